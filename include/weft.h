@@ -1,0 +1,12 @@
+/* weft — a multi-core, work-stealing async runtime for C.
+ * One umbrella header over the module headers in weft/. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/common.h"
+#include "weft/runtime.h"
+#include "weft/task.h"
+#include "weft/time.h"
+#include "weft/chan.h"
+
+#endif

@@ -1,0 +1,234 @@
+/* weft — idle workers: searching for work, parking in the io_uring, waking.
+ *
+ * Protocol (Tokio's "searching" rule, Go's spinning Ms):
+ *  1. A worker out of local work becomes a searcher if fewer than half the workers
+ *     (at least one) are searching. A searcher steals about half of a random victim's
+ *     queue and spins for up to SPIN_NS: waking a halted vCPU costs ~21 µs on the VMs we
+ *     measure on, so a short spin is far cheaper than a park and a wake.
+ *  2. A searcher that finds work stops searching; if it was the last searcher it wakes a
+ *     parked worker, so work keeps spreading without a thundering herd.
+ *  3. Parking: set `parked` and count it (seq_cst), then re-check every queue — a pusher
+ *     either sees the count or its task is seen here. Then wait in
+ *     io_uring_submit_and_wait_timeout with the nearest timer as the timeout.
+ *  4. Waking: whoever flips `parked` from true to false owns the wake-up: it decrements
+ *     nparked and writes the worker's eventfd, whose read is armed in that worker's ring
+ *     (sticky: a write before the worker sleeps makes its wait return at once).
+ *     MSG_RING would avoid the fd, but an eventfd works from any thread and on every
+ *     kernel; research/design.md measured both within noise of each other here.
+ *  5. Pushers call weft__notify_parked(): a relaxed look at nparked, and only if someone
+ *     is parked a fence and a wake. The rare race this leaves (a worker parks just as
+ *     the pusher looked) is closed by the monitor thread, which wakes a parked worker
+ *     when another has queued work (monitor.c).
+ *  6. A parked worker's next-task slot is empty (it runs it before parking). A stuck
+ *     worker's next slot becomes stealable once the monitor has marked it stuck.
+ */
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+enum { SPIN_NS = 50000 };
+
+#define WAKE_TAG 1ull
+
+static uint32_t xorshift(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static bool begin_search(weft__rt *rt, weft__worker *w)
+{
+    unsigned n = atomic_load(&rt->nsearching);
+    do {
+        if (2 * n >= rt->nworkers && n > 0)
+            return false;
+    } while (!atomic_compare_exchange_weak(&rt->nsearching, &n, n + 1));
+    w->searching = true;
+    return true;
+}
+
+/* Returns true when w was the last searcher. */
+static bool end_search(weft__rt *rt, weft__worker *w)
+{
+    if (!w->searching)
+        return false;
+    w->searching = false;
+    return atomic_fetch_sub(&rt->nsearching, 1) == 1;
+}
+
+static weft_task *steal_round(weft__rt *rt, weft__worker *w)
+{
+    unsigned n = rt->nworkers;
+    unsigned start = xorshift(&w->rand) % n;
+    for (unsigned i = 0; i < n; i++) {
+        weft__worker *v = &rt->workers[(start + i) % n];
+        if (v == w)
+            continue;
+        weft_task *t = weft__runq_steal(w, v);
+        if (t)
+            return t;
+        /* A worker stuck in one task for a monitor period gives up its next slot. */
+        uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
+        if (atomic_load_explicit(&v->next, memory_order_relaxed) &&
+            atomic_load_explicit(&v->stuck_tick, memory_order_relaxed) == tick &&
+            (t = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire)))
+            return t;
+    }
+    return weft__inject_pop();
+}
+
+static bool work_visible(weft__rt *rt)
+{
+    if (weft__inject_len())
+        return true;
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (weft__runq_len(&rt->workers[i].runq))
+            return true;
+    return false;
+}
+
+static void arm_wake_read(weft__worker *w)
+{
+    if (w->wake_armed)
+        return;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    if (!sqe)
+        return; /* the ring is full; the next park arms it */
+    io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof w->wake_buf, 0);
+    io_uring_sqe_set_data64(sqe, WAKE_TAG);
+    w->wake_armed = true;
+}
+
+static void reap(weft__worker *w)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&w->ring, head, cqe)
+    {
+        if (io_uring_cqe_get_data64(cqe) == WAKE_TAG)
+            w->wake_armed = false;
+        n++;
+    }
+    io_uring_cq_advance(&w->ring, n);
+}
+
+static void park(weft__rt *rt, weft__worker *w)
+{
+    atomic_store(&w->parked, true);
+    atomic_fetch_add(&rt->nparked, 1);
+    if (work_visible(rt) || atomic_load(&rt->stopping) || atomic_load(&w->next)) {
+        if (atomic_exchange(&w->parked, false))
+            atomic_fetch_sub(&rt->nparked, 1);
+        return;
+    }
+    atomic_fetch_add_explicit(&w->n_parks, 1, memory_order_relaxed);
+    uint64_t due = w->timers.len ? weft__timers_run(w, weft_now()) : UINT64_MAX;
+    if (atomic_load(&w->next) || weft__runq_len(&w->runq)) { /* a timer woke a task */
+        if (atomic_exchange(&w->parked, false))
+            atomic_fetch_sub(&rt->nparked, 1);
+        return;
+    }
+    arm_wake_read(w);
+    struct __kernel_timespec ts, *tsp = NULL;
+    if (due != UINT64_MAX) {
+        uint64_t now = weft_now();
+        uint64_t d = due > now ? due - now : 0;
+        ts.tv_sec = (long long)(d / 1000000000u);
+        ts.tv_nsec = (long long)(d % 1000000000u);
+        tsp = &ts;
+    }
+    struct io_uring_cqe *cqe;
+    int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, tsp, NULL);
+    (void)rc; /* -ETIME on timeout, -EINTR on a signal: either way look again */
+    reap(w);
+    if (atomic_exchange(&w->parked, false))
+        atomic_fetch_sub(&rt->nparked, 1);
+    if (w->timers.len)
+        weft__timers_run(w, weft_now());
+}
+
+weft_task *weft__idle(weft__worker *w)
+{
+    weft__rt *rt = weft__rt_cur;
+    if (rt->nworkers > 1 && begin_search(rt, w)) {
+        uint64_t t0 = 0;
+        for (unsigned spin = 0;; spin++) {
+            weft_task *t = steal_round(rt, w);
+            if (t) {
+                if (end_search(rt, w))
+                    weft__notify_parked();
+                return t;
+            }
+            if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
+                break;
+            if ((spin & 15) == 0) {
+                uint64_t now = weft_now();
+                if (!t0)
+                    t0 = now;
+                else if (now - t0 > SPIN_NS)
+                    break;
+                if (w->timers.len) {
+                    weft__timers_run(w, now);
+                    if ((t = weft__find_work(w))) {
+                        if (end_search(rt, w))
+                            weft__notify_parked();
+                        return t;
+                    }
+                }
+            }
+            __builtin_ia32_pause();
+        }
+        /* The last searcher to give up re-checks the queues after leaving the count
+         * (park() below re-checks too, after counting itself parked). */
+        end_search(rt, w);
+    }
+    weft_task *t = weft__find_work(w);
+    if (t)
+        return t;
+    if (atomic_load(&rt->stopping))
+        return NULL;
+    park(rt, w);
+    return weft__find_work(w);
+}
+
+void weft__worker_wake(weft__worker *w)
+{
+    uint64_t one = 1;
+    (void)!write(w->wake_fd, &one, sizeof one);
+}
+
+void weft__notify_parked(void)
+{
+    weft__rt *rt = weft__rt_cur;
+    if (atomic_load_explicit(&rt->nparked, memory_order_relaxed) == 0)
+        return;
+    /* StoreLoad: our queue push before the reads of nsearching/parked (step 3). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&rt->nsearching) != 0)
+        return;
+    unsigned n = rt->nworkers;
+    for (unsigned i = 0; i < n; i++) {
+        weft__worker *v = &rt->workers[i];
+        if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
+            atomic_exchange(&v->parked, false)) {
+            atomic_fetch_sub(&rt->nparked, 1);
+            weft__worker_wake(v);
+            return;
+        }
+    }
+}
+
+void weft__worker_wake_all(void)
+{
+    weft__rt *rt = weft__rt_cur;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        weft__worker *v = &rt->workers[i];
+        if (atomic_exchange(&v->parked, false))
+            atomic_fetch_sub(&rt->nparked, 1);
+        weft__worker_wake(v);
+    }
+}

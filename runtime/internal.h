@@ -1,0 +1,371 @@
+/* weft runtime — internal declarations shared by runtime/ and sync/.
+ *
+ * The scheduler's path, file by file:
+ *   task.c     spawn → a task object from taskpool.c, pushed on a run queue
+ *   runq.c     the worker's local ck_ring, its next-task slot, the global injection queue,
+ *              and stealing half of a victim's queue
+ *   worker.c   the worker loop: find work, run it (ctx_x86_64.S switches stacks; stack.c
+ *              gives the task a stack on its first run), handle why it came back
+ *   park.c     how a task suspends and is woken (the park/unpark state machine) and the
+ *              waiter records other modules queue
+ *   idle.c     searching workers, parking a worker in its io_uring, waking a parked one
+ *   timer.c    per-worker timer heaps, sleep, deadlines
+ *   monitor.c  the monitor thread: stuck workers (their next-task slot becomes stealable),
+ *              slow-task warnings
+ *   run.c      weft_run: start, the shutdown protocol, teardown
+ *
+ * Migration rule (research/design.md §2): code that can run on a task stack never keeps
+ * a thread-local address across a suspension. It reaches the worker through
+ * weft__worker_self() (noinline + compiler barrier) or through t->w, which the resuming
+ * worker writes before every switch into the task.
+ */
+#ifndef WEFT_RUNTIME_INTERNAL_H
+#define WEFT_RUNTIME_INTERNAL_H
+
+#include "weft.h"
+
+#include <ck_ring.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WEFT_CACHELINE 64
+#define WEFT_ALIGNED __attribute__((aligned(WEFT_CACHELINE)))
+#define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WEFT_NOINLINE __attribute__((noinline))
+
+/* Assertions that stay on in release builds: cheap invariants only. */
+#define WEFT_ASSERT(cond)                                                                     \
+    do {                                                                                      \
+        if (WEFT_UNLIKELY(!(cond)))                                                           \
+            weft__panic("%s:%d: assertion failed: %s", __FILE__, __LINE__, #cond);           \
+    } while (0)
+_Noreturn void weft__panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- sanitizer builds ------------------------------------------------------------- */
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
+#define WEFT_DEFAULT_STACK (256u * 1024u) /* sanitizers enlarge frames */
+#else
+#define WEFT_DEFAULT_STACK (64u * 1024u)
+#endif
+
+/* ---- memory ----------------------------------------------------------------------- */
+void *weft__alloc(size_t size);
+void *weft__calloc(size_t n, size_t size);
+void weft__free(void *p, size_t size);
+
+/* ---- context switch (ctx_x86_64.S) ------------------------------------------------ */
+/* Saves the callee-saved registers, MXCSR and the x87 control word on the current stack,
+ * stores the stack pointer in *save_sp, switches to to_sp and returns xfer there (a new
+ * context's entry receives xfer as its first argument). */
+void *weft__ctx_switch(void **save_sp, void *to_sp, void *xfer);
+/* Builds the first frame of a context on [lo, hi): its first switch-in calls
+ * entry(xfer), which must never return. Returns the initial stack pointer. */
+void *weft__ctx_make(void *hi, void (*entry)(void *));
+
+/* ---- stacks (stack.c) ------------------------------------------------------------- */
+typedef struct weft__stack {
+    char *lo;                 /* lowest usable byte; the guard page is just below */
+    struct weft__stack *next; /* free-list link */
+} weft__stack;
+
+typedef struct weft__stack_cache {
+    weft__stack *head;
+    unsigned count;
+} weft__stack_cache;
+
+int weft__stacks_init(size_t stack_size);
+void weft__stacks_fini(void);
+weft__stack *weft__stack_get(weft__stack_cache *cache);
+void weft__stack_put(weft__stack_cache *cache, weft__stack *s);
+void weft__stack_cache_drain(weft__stack_cache *cache);
+size_t weft__stack_size(void);
+size_t weft__stacks_in_use(void);
+/* Which stack's guard page holds addr, or NULL. Async-signal-safe. */
+const weft__stack *weft__stack_guard_hit(const void *addr);
+
+/* ---- tasks ------------------------------------------------------------------------ */
+/* Park states (park.c has the protocol). */
+enum {
+    WEFT_TS_RUNNING = 0,          /* on a worker */
+    WEFT_TS_NOTIFIED = 1,         /* running, and a wake-up permit is pending */
+    WEFT_TS_PARKING = 2,          /* switching out to park; context not saved yet */
+    WEFT_TS_PARKING_NOTIFIED = 3, /* woken while PARKING: the scheduler re-queues it */
+    WEFT_TS_PARKED = 4,           /* suspended; the waker that moves it to QUEUED queues it */
+    WEFT_TS_QUEUED = 5,           /* in a run queue or about to be */
+    WEFT_TS_FREE = 6,             /* back in the task pool */
+};
+
+/* Join states: jstate is 0, DETACHED, DONE, or the joiner (a task, or a thread waiter
+ * tagged with bit 0). */
+#define WEFT_J_NONE ((uintptr_t)0)
+#define WEFT_J_DETACHED ((uintptr_t)2)
+#define WEFT_J_DONE ((uintptr_t)4)
+#define WEFT_J_SET ((uintptr_t)6) /* owned by a set; the set's done list gets it */
+
+typedef struct weft__timer weft__timer;
+typedef struct weft__worker weft__worker;
+
+struct weft_task {
+    void *sp;                /* saved stack pointer while switched out */
+    weft__worker *w;         /* worker running it; written by the resumer before each switch */
+    _Atomic int state;       /* WEFT_TS_* */
+    _Atomic bool cancelled;
+    bool nointr;             /* inside an uninterruptible wait (joining after a cancel) */
+    int status;              /* weft_fail value; -ECANCELED when finished after a cancel */
+    int saved_errno;
+    weft_fn fn;
+    void *arg;
+    void *result;
+    weft__stack *stack;      /* NULL until the first run */
+    uint64_t deadline;       /* scoped deadline, UINT64_MAX when none */
+    weft__timer *timer;      /* armed timer of the current wait */
+    uint64_t timer_st;       /* its armed state word (timer.c) */
+    _Atomic uintptr_t jstate;
+    weft_task *qnext;        /* injection queue / set lists */
+    weft_task *qprev;
+    weft_set *set;           /* owning set, or NULL */
+    weft_task *pool_next;    /* task pool free list */
+#if defined(WEFT_ASAN)
+    void *asan_fake;
+#endif
+#if defined(WEFT_TSAN)
+    void *tsan_fiber;
+#endif
+};
+
+weft_task *weft__task_alloc(weft__worker *w);
+void weft__task_free(weft__worker *w, weft_task *t);
+int weft__taskpool_init(void);
+void weft__taskpool_fini(void);
+/* Calls fn for every task not in the pool (shutdown and leak reports). */
+void weft__taskpool_each(void (*fn)(weft_task *t, void *arg), void *arg);
+size_t weft__tasks_live_count(void);
+/* Finish protocol, run by the worker on its own stack once the task returned. */
+void weft__task_finish(weft__worker *w, weft_task *t);
+void weft__set_member_done(weft_task *t);
+/* Spawn a task, optionally as a member of set. */
+weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set);
+/* Makes a task being spawned (not yet published) a member of s. */
+void weft__set_adopt_new(weft_set *s, weft_task *t);
+
+/* ---- park / wake (park.c) --------------------------------------------------------- */
+/* Suspends the calling task until weft__unpark(t); may return spuriously, so callers
+ * re-check their condition in a loop. */
+void weft__park(weft_task *t);
+/* Makes t runnable if it is parked, or leaves it a permit. Safe on any task pointer
+ * that came from the pool, even one finished since (tasks are type-stable memory). */
+void weft__unpark(weft_task *t);
+
+/* 0, -ECANCELED or -ETIMEDOUT: whether the calling task must stop waiting. Reads the
+ * clock only when a deadline is set. */
+int weft__interrupted(weft_task *t);
+
+/* A waiter record, on the waiting side's stack. For a plain thread, task is NULL and
+ * the thread sleeps on the futex word `fired`. */
+typedef struct weft__waiter {
+    weft_task *task;
+    _Atomic uint32_t fired;
+    int res;
+    void *elem;
+    struct weft__waiter *next;
+    struct weft__waiter *prev;
+} weft__waiter;
+
+/* Marks w fired (with result res) and wakes its owner. The caller has already unlinked
+ * it from whatever list held it; w must not be touched after this returns. */
+void weft__waiter_fire(weft__waiter *w, int res);
+/* Waits until w fires, the task is cancelled or its deadline passes. Returns 0 when
+ * fired (w->res holds the result) or the interruption. The caller must take w out of
+ * its list (under its lock) on an interruption, re-checking fired there. Plain threads
+ * wait on the futex and are never interrupted. */
+int weft__waiter_wait(weft__waiter *w);
+
+/* Intrusive FIFO of waiters. */
+typedef struct weft__waitq {
+    weft__waiter *head, *tail;
+} weft__waitq;
+void weft__waitq_push(weft__waitq *q, weft__waiter *w);
+weft__waiter *weft__waitq_pop(weft__waitq *q);
+void weft__waitq_remove(weft__waitq *q, weft__waiter *w);
+
+/* A tiny test-and-test-and-set lock; never held across a suspension. */
+typedef struct {
+    _Atomic int locked;
+} weft__spin;
+static inline void weft__spin_lock(weft__spin *l)
+{
+    for (;;) {
+        /* acquire: the critical section reads what the previous holder wrote */
+        if (!atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+            return;
+        while (atomic_load_explicit(&l->locked, memory_order_relaxed))
+            __builtin_ia32_pause();
+    }
+}
+static inline void weft__spin_unlock(weft__spin *l)
+{
+    /* release: publishes the critical section's writes to the next holder */
+    atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+/* ---- timers (timer.c) ------------------------------------------------------------- */
+typedef struct weft__timers {
+    weft__timer **heap;
+    size_t len, cap;
+    weft__timer *free;            /* node pool, owner only */
+    _Atomic long cancelled;       /* nodes cancelled by other workers, still in the heap */
+} weft__timers;
+
+void weft__timers_init(weft__timers *ts);
+void weft__timers_fini(weft__timers *ts);
+/* Fires expired timers; returns the earliest remaining deadline or UINT64_MAX. */
+uint64_t weft__timers_run(weft__worker *w, uint64_t now);
+/* Arms a timer that unparks t at `when` on the current worker (t->timer). */
+void weft__timer_arm(weft__worker *w, weft_task *t, uint64_t when);
+void weft__timer_disarm(weft_task *t);
+
+/* ---- run queues (runq.c) ---------------------------------------------------------- */
+#if defined(WEFT_SMALL_QUEUES)
+#define WEFT_RUNQ_SIZE 4u /* 3 usable: exercises overflow and stealing in tests */
+#else
+#define WEFT_RUNQ_SIZE 256u /* 255 usable (ck_ring keeps one slot free) */
+#endif
+
+typedef struct weft__runq {
+    ck_ring_t ring;
+    ck_ring_buffer_t buf[WEFT_RUNQ_SIZE];
+} weft__runq;
+
+void weft__runq_init(weft__runq *q);
+/* Owner only. On a full queue, moves half of it plus t to the injection queue. */
+void weft__runq_push(weft__worker *w, weft_task *t);
+weft_task *weft__runq_pop(weft__runq *q);
+unsigned weft__runq_len(weft__runq *q);
+/* Thief: moves about half of victim's queue into w's (empty) queue and returns one of
+ * the stolen tasks to run now, or NULL. */
+weft_task *weft__runq_steal(weft__worker *w, weft__worker *victim);
+
+/* Global injection queue: a mutex-protected list plus an atomic length for the cheap
+ * emptiness check (Tokio's inject queue is a mutex too). */
+void weft__inject_push(weft_task *t);
+void weft__inject_push_batch(weft_task *head, weft_task *tail, size_t n);
+weft_task *weft__inject_pop(void);
+size_t weft__inject_len(void);
+
+/* ---- workers (worker.c, idle.c) --------------------------------------------------- */
+enum { WEFT_SW_NONE, WEFT_SW_YIELD, WEFT_SW_PARK, WEFT_SW_DONE };
+
+struct weft__worker {
+    /* Owner-written, read by thieves: its own line. */
+    weft__runq runq;
+    _Atomic(weft_task *) next WEFT_ALIGNED; /* the task just woken; stealable when stuck */
+    _Atomic uint64_t tick;                   /* tasks run so far; the monitor watches it */
+    _Atomic(weft_task *) current;            /* the running task (monitor, signals) */
+    _Atomic uint64_t stuck_tick;             /* monitor: tick at which it saw no progress */
+    _Atomic bool parked WEFT_ALIGNED;        /* set by the worker, cleared by its waker */
+    int wake_fd;                             /* eventfd; its read is armed in the ring */
+    /* Owner-only below. */
+    unsigned index WEFT_ALIGNED;
+    int sw_reason; /* why the task switched out */
+    void *sched_sp;
+    bool searching;
+    bool wake_armed;
+    uint64_t wake_buf;
+    uint32_t rand;
+    uint64_t now_cache;
+    weft__timers timers;
+    weft__stack_cache stacks;
+    weft_task *task_free; /* task pool cache */
+    unsigned task_free_n;
+    struct io_uring ring;
+    bool ring_ok;
+    pthread_t thread;
+    void *stack_lo; /* the worker thread's own stack, for ASan */
+    size_t stack_size;
+#if defined(WEFT_ASAN)
+    void *asan_fake;
+#endif
+#if defined(WEFT_TSAN)
+    void *tsan_fiber;
+#endif
+    /* Counters, owner-written (relaxed), summed by readers. */
+    _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks;
+    unsigned yield_fast;
+    void *altstack;
+};
+
+/* The runtime: one at a time per process. */
+typedef struct weft__rt {
+    weft__worker *workers;
+    unsigned nworkers;
+    size_t stack_size;
+    unsigned ring_entries;
+    bool pin;
+    bool debug;
+    uint64_t slow_ns;
+    /* idle coordination (idle.c) */
+    _Atomic unsigned nsearching WEFT_ALIGNED;
+    _Atomic unsigned nparked;
+    /* lifecycle */
+    _Atomic bool stopping WEFT_ALIGNED; /* workers leave their loops */
+    _Atomic bool shutdown;              /* main returned; new tasks start cancelled */
+    _Atomic size_t running;             /* tasks spawned and not finished */
+    _Atomic(weft_task *) shutdown_waiter;
+    weft_task *main_task;
+    _Atomic int started_workers;
+    int start_error;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool main_done;
+    void *main_result;
+    pthread_t monitor;
+    bool monitor_on;
+} weft__rt;
+
+extern weft__rt *weft__rt_cur;
+
+/* The calling thread's worker (NULL on other threads). Never inlined, behind a compiler
+ * barrier, so no caller can cache a thread-local address across a suspension. */
+weft__worker *weft__worker_self(void);
+/* The running task, NULL outside tasks. */
+weft_task *weft__task_self(void);
+
+/* Makes t (state QUEUED) runnable: on the current worker's next slot (lifo) or queue,
+ * or through the injection queue from a plain thread. */
+void weft__schedule(weft_task *t, bool lifo);
+/* Switches the running task out to its worker's scheduler with the given reason. */
+void weft__switch_out(weft_task *t, int reason);
+
+void *weft__worker_main(void *arg);
+void weft__notify_parked(void);            /* wake a parked worker if nobody searches */
+void weft__worker_wake(weft__worker *w);    /* unconditional kick (eventfd) */
+void weft__worker_wake_all(void);
+weft_task *weft__find_work(weft__worker *w);
+
+void weft__monitor_start(void);
+void weft__monitor_stop(void);
+const char *weft__symbol(const void *addr, char *buf, size_t len);
+
+/* Sanitizer fiber hooks, around every switch (research/design.md §3). */
+void weft__san_task_created(weft_task *t);
+void weft__san_task_destroyed(weft_task *t);
+
+#endif

@@ -1,0 +1,169 @@
+/* weft — how a task suspends and how it is woken.
+ *
+ * The protocol (research/design.md §2, "publish after switch"):
+ *  1. A task that must wait records what it waits for (a waiter in some list, a timer),
+ *     re-checks its condition, then calls weft__park().
+ *  2. weft__park consumes a pending permit (NOTIFIED → RUNNING) and returns at once, or
+ *     moves RUNNING → PARKING and switches to its worker's scheduler.
+ *  3. Only after the switch, on the worker's own stack, the scheduler moves
+ *     PARKING → PARKED. From then on the task belongs to whoever wakes it; before that no
+ *     waker may queue it, so no other worker can resume a stack that is still in use.
+ *  4. weft__unpark: RUNNING → NOTIFIED (a permit), PARKING → PARKING_NOTIFIED (the
+ *     scheduler re-queues it after the switch), PARKED → QUEUED (the waker queues it).
+ *     Anything else already guarantees the task will run.
+ *  5. Wake-ups may be spurious (a permit left by an earlier wait, a late timer, a task
+ *     object reused from the pool): every wait is a loop that re-checks its condition.
+ *
+ * Every state access is seq_cst: a waker stores its condition (waiter->fired, the
+ * cancel flag) and then reads the state; the task reads the condition and then CASes
+ * the state. The single total order guarantees one of them sees the other.
+ */
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void weft__park(weft_task *t)
+{
+    int s = WEFT_TS_NOTIFIED;
+    if (atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_RUNNING))
+        return; /* consumed a permit */
+    s = WEFT_TS_RUNNING;
+    if (!atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING)) {
+        /* A wake-up arrived between the two CASes: s == NOTIFIED. */
+        atomic_store(&t->state, WEFT_TS_RUNNING);
+        return;
+    }
+    weft__switch_out(t, WEFT_SW_PARK);
+}
+
+void weft__unpark(weft_task *t)
+{
+    int s = atomic_load(&t->state);
+    for (;;) {
+        int to;
+        switch (s) {
+        case WEFT_TS_RUNNING:
+            to = WEFT_TS_NOTIFIED;
+            break;
+        case WEFT_TS_PARKING:
+            to = WEFT_TS_PARKING_NOTIFIED;
+            break;
+        case WEFT_TS_PARKED:
+            to = WEFT_TS_QUEUED;
+            break;
+        default:
+            return;
+        }
+        if (atomic_compare_exchange_weak(&t->state, &s, to)) {
+            if (to == WEFT_TS_QUEUED)
+                weft__schedule(t, true);
+            return;
+        }
+    }
+}
+
+int weft__interrupted(weft_task *t)
+{
+    if (t->nointr)
+        return 0;
+    if (atomic_load_explicit(&t->cancelled, memory_order_relaxed))
+        return -ECANCELED;
+    if (t->deadline != UINT64_MAX && weft_now() >= t->deadline)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
+{
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void weft__waiter_fire(weft__waiter *w, int res)
+{
+    /* Read the owner before publishing `fired`: afterwards the waiter's memory may be
+     * gone (it lives on the waiting side's stack). The task object itself is
+     * type-stable, so unparking it late is safe. */
+    weft_task *t = w->task;
+    w->res = res;
+    atomic_store(&w->fired, 1);
+    if (t)
+        weft__unpark(t);
+    else
+        futex_wake(&w->fired); /* at worst a spurious wake of a reused address */
+}
+
+int weft__waiter_wait(weft__waiter *w)
+{
+    weft_task *t = w->task;
+    if (!t) {
+        while (!atomic_load(&w->fired))
+            futex_wait(&w->fired, 0);
+        return 0;
+    }
+    bool armed = false;
+    int rc;
+    for (;;) {
+        if (atomic_load(&w->fired)) {
+            rc = 0;
+            break;
+        }
+        rc = weft__interrupted(t);
+        if (rc)
+            break;
+        if (!armed && t->deadline != UINT64_MAX && !t->nointr) {
+            weft__timer_arm(t->w, t, t->deadline);
+            armed = true;
+        }
+        weft__park(t);
+    }
+    if (armed)
+        weft__timer_disarm(t);
+    return rc;
+}
+
+void weft__waitq_push(weft__waitq *q, weft__waiter *w)
+{
+    w->next = NULL;
+    w->prev = q->tail;
+    if (q->tail)
+        q->tail->next = w;
+    else
+        q->head = w;
+    q->tail = w;
+}
+
+weft__waiter *weft__waitq_pop(weft__waitq *q)
+{
+    weft__waiter *w = q->head;
+    if (w) {
+        q->head = w->next;
+        if (q->head)
+            q->head->prev = NULL;
+        else
+            q->tail = NULL;
+        w->next = w->prev = NULL;
+    }
+    return w;
+}
+
+void weft__waitq_remove(weft__waitq *q, weft__waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        q->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        q->tail = w->prev;
+    w->next = w->prev = NULL;
+}

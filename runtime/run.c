@@ -1,0 +1,364 @@
+/* weft — weft_run: starting the workers, running main, the shutdown protocol.
+ *
+ * Shutdown, in order:
+ *  1. main returns inside its wrapper task; `shutdown` is set, so tasks spawned from now
+ *     on start cancelled;
+ *  2. the wrapper cancels every live task and re-scans every millisecond until none but
+ *     itself is unfinished (tasks may spawn more or still be unwinding);
+ *  3. it signals the thread blocked in weft_run, which sets `stopping` and wakes every
+ *     worker; workers leave their loops once they find no work;
+ *  4. worker threads are joined; WEFT_DEBUG lists finished tasks nobody joined; task
+ *     objects, stacks, timers and rings are released.
+ */
+#include "runtime/internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+weft__rt *weft__rt_cur;
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void weft__worker_bind(weft__worker *w);
+void weft__worker_loop(weft__worker *w);
+
+int weft_worker_id(void)
+{
+    weft__worker *w = weft__worker_self();
+    return w ? (int)w->index : -1;
+}
+
+unsigned weft_workers(void)
+{
+    weft__rt *rt = weft__rt_cur;
+    return rt ? rt->nworkers : 0;
+}
+
+/* ---- stack overflow diagnostics --------------------------------------------------- */
+
+static struct sigaction old_segv;
+static bool segv_installed;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+    const weft__stack *s = weft__stack_guard_hit(si->si_addr);
+    weft__worker *w = weft__worker_self();
+    weft_task *t = w ? atomic_load_explicit(&w->current, memory_order_relaxed) : NULL;
+    if (s && t) {
+        char name[256], msg[512];
+        weft__symbol((const void *)t->fn, name, sizeof name);
+        int n = snprintf(msg, sizeof msg,
+                         "weft: stack overflow in task %s (stack size %zu bytes) on worker %u; "
+                         "raise weft_config.stack_size\n",
+                         name, weft__stack_size(), w->index);
+        if (n > 0)
+            (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    /* Not ours: hand it to whoever was there before, or take the default action. */
+    if (old_segv.sa_flags & SA_SIGINFO && old_segv.sa_sigaction) {
+        old_segv.sa_sigaction(sig, si, uc);
+    } else if (old_segv.sa_handler != SIG_IGN && old_segv.sa_handler != SIG_DFL &&
+               old_segv.sa_handler) {
+        old_segv.sa_handler(sig);
+    } else {
+        signal(SIGSEGV, SIG_DFL); /* returning re-executes the fault, now fatal */
+    }
+}
+
+static void install_segv(void)
+{
+    if (segv_installed)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &old_segv) == 0)
+        segv_installed = true;
+}
+
+/* ---- worker threads ----------------------------------------------------------------- */
+
+static int ring_init(weft__worker *w, unsigned entries)
+{
+    struct io_uring_params p;
+    /* Newest first; each falls back for older kernels (6.1 lacks nothing here, 5.x
+     * lacks SINGLE_ISSUER / DEFER_TASKRUN). */
+    const unsigned flags[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+        0,
+    };
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        memset(&p, 0, sizeof p);
+        p.flags = flags[i];
+        rc = io_uring_queue_init_params(entries, &w->ring, &p);
+        if (rc == 0)
+            return 0;
+    }
+    return rc;
+}
+
+static int worker_setup(weft__rt *rt, weft__worker *w)
+{
+    weft__worker_bind(w);
+    int rc = ring_init(w, rt->ring_entries);
+    if (rc < 0)
+        return rc;
+    w->ring_ok = true;
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0)
+        return -errno;
+    /* An alternate signal stack, so the overflow handler can run when a task's stack is
+     * exhausted (the signal arrives on this worker's thread). */
+    size_t alt = 64 * 1024;
+    w->altstack = mmap(NULL, alt, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (w->altstack == MAP_FAILED) {
+        w->altstack = NULL;
+        return -ENOMEM;
+    }
+    stack_t ss = {.ss_sp = w->altstack, .ss_size = alt};
+    sigaltstack(&ss, NULL);
+    if (rt->pin) {
+        cpu_set_t allowed, one;
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+            unsigned k = 0;
+            for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &allowed) && k++ == w->index % (unsigned)CPU_COUNT(&allowed)) {
+                    CPU_ZERO(&one);
+                    CPU_SET(c, &one);
+                    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+                    break;
+                }
+        }
+    }
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &w->stack_lo, &w->stack_size);
+        pthread_attr_destroy(&attr);
+    }
+#if defined(WEFT_TSAN)
+    w->tsan_fiber = __tsan_get_current_fiber();
+#endif
+    w->rand = 0x9e3779b9u * (w->index + 1);
+    return 0;
+}
+
+static void worker_teardown(weft__worker *w)
+{
+    if (w->altstack) {
+        stack_t ss = {.ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+        munmap(w->altstack, 64 * 1024);
+        w->altstack = NULL;
+    }
+    weft__stack_cache_drain(&w->stacks);
+    if (w->ring_ok)
+        io_uring_queue_exit(&w->ring);
+    w->ring_ok = false;
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    w->wake_fd = -1;
+    weft__worker_bind(NULL);
+}
+
+void *weft__worker_main(void *arg)
+{
+    weft__worker *w = arg;
+    weft__rt *rt = weft__rt_cur;
+    int rc = worker_setup(rt, w);
+    pthread_mutex_lock(&rt->lock);
+    if (rc && !rt->start_error)
+        rt->start_error = rc;
+    atomic_fetch_add(&rt->started_workers, 1);
+    pthread_cond_broadcast(&rt->cond);
+    pthread_mutex_unlock(&rt->lock);
+    if (rc == 0)
+        weft__worker_loop(w);
+    worker_teardown(w);
+    return NULL;
+}
+
+/* ---- main task and shutdown --------------------------------------------------------- */
+
+typedef struct {
+    weft__rt *rt;
+    weft_fn fn;
+    void *arg;
+} main_args;
+
+typedef struct {
+    weft_task *self;
+    size_t unfinished;
+} scan;
+
+static void cancel_one(weft_task *t, void *arg)
+{
+    scan *sc = arg;
+    if (t == sc->self || atomic_load(&t->jstate) == WEFT_J_DONE)
+        return;
+    sc->unfinished++;
+    if (!atomic_load_explicit(&t->cancelled, memory_order_relaxed))
+        weft_cancel(t);
+}
+
+static void *main_wrapper(void *p)
+{
+    main_args *ma = p;
+    weft__rt *rt = ma->rt;
+    rt->main_result = ma->fn(ma->arg);
+    /* Step 1 and 2 of the shutdown protocol. */
+    atomic_store(&rt->shutdown, true);
+    weft_task *self = weft__task_self();
+    self->nointr = true;
+    self->deadline = UINT64_MAX;
+    for (;;) {
+        scan sc = {.self = self};
+        weft__taskpool_each(cancel_one, &sc);
+        if (sc.unfinished == 0)
+            break;
+        weft_sleep(1000000);
+    }
+    pthread_mutex_lock(&rt->lock);
+    rt->main_done = true;
+    pthread_cond_broadcast(&rt->cond);
+    pthread_mutex_unlock(&rt->lock);
+    return NULL;
+}
+
+static void report_unjoined(weft_task *t, void *arg)
+{
+    weft__rt *rt = arg;
+    if (t == rt->main_task)
+        return;
+    char name[256];
+    fprintf(stderr, "weft: task %s was never joined nor detached\n",
+            weft__symbol((const void *)t->fn, name, sizeof name));
+}
+
+static unsigned default_workers(void)
+{
+    const char *e = getenv("WEFT_WORKERS");
+    if (e && atoi(e) > 0)
+        return (unsigned)atoi(e);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static bool env_flag(const char *name)
+{
+    const char *e = getenv(name);
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+enum { MAX_WORKERS = 1024 };
+
+int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
+{
+    weft_config c = cfg ? *cfg : (weft_config){0};
+    if (!fn || weft__worker_self() || c.workers > MAX_WORKERS)
+        return -EINVAL;
+    if (c.stack_size && c.stack_size < 16 * 1024)
+        c.stack_size = 16 * 1024;
+    if (pthread_mutex_trylock(&run_lock) != 0)
+        return -EBUSY; /* one runtime per process at a time */
+
+    weft__rt *rt = weft__calloc(1, sizeof *rt);
+    weft__worker *ws = NULL;
+    int rc = -ENOMEM;
+    if (!rt)
+        goto out_unlock;
+    rt->nworkers = c.workers ? c.workers : default_workers();
+    rt->stack_size = c.stack_size ? c.stack_size : WEFT_DEFAULT_STACK;
+    rt->ring_entries = c.ring_entries ? c.ring_entries : 256;
+    rt->pin = c.pin_workers;
+    rt->debug = env_flag("WEFT_DEBUG");
+    const char *slow = getenv("WEFT_SLOW_MS");
+    rt->slow_ns = (slow && atoi(slow) > 0 ? (uint64_t)atoi(slow) : 100) * 1000000u;
+    pthread_mutex_init(&rt->lock, NULL);
+    pthread_cond_init(&rt->cond, NULL);
+    if (posix_memalign((void **)&ws, WEFT_CACHELINE, rt->nworkers * sizeof *ws) != 0)
+        goto out_free_rt;
+    memset(ws, 0, rt->nworkers * sizeof *ws);
+    rt->workers = ws;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        ws[i].index = i;
+        ws[i].wake_fd = -1;
+        weft__runq_init(&ws[i].runq);
+        weft__timers_init(&ws[i].timers);
+    }
+    if ((rc = weft__stacks_init(rt->stack_size)) < 0 || (rc = weft__taskpool_init()) < 0)
+        goto out_free_ws;
+    install_segv();
+    weft__rt_cur = rt;
+
+    main_args ma = {rt, fn, arg};
+    rt->main_task = weft__spawn(main_wrapper, &ma, NULL);
+    if (!rt->main_task) {
+        rc = -ENOMEM;
+        goto out_pool;
+    }
+    unsigned started = 0;
+    for (; started < rt->nworkers; started++) {
+        if ((rc = -pthread_create(&ws[started].thread, NULL, weft__worker_main, &ws[started])))
+            break;
+    }
+    pthread_mutex_lock(&rt->lock);
+    while ((unsigned)atomic_load(&rt->started_workers) < started)
+        pthread_cond_wait(&rt->cond, &rt->lock);
+    if (!rc)
+        rc = rt->start_error;
+    pthread_mutex_unlock(&rt->lock);
+    if (rc == 0) {
+        weft__monitor_start();
+        pthread_mutex_lock(&rt->lock);
+        while (!rt->main_done)
+            pthread_cond_wait(&rt->cond, &rt->lock);
+        pthread_mutex_unlock(&rt->lock);
+    }
+    /* Step 3: stop the workers. */
+    atomic_store(&rt->stopping, true);
+    weft__worker_wake_all();
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(ws[i].thread, NULL);
+    weft__monitor_stop();
+    /* Step 4. */
+    if (rc == 0 && rt->debug)
+        weft__taskpool_each(report_unjoined, rt);
+    if (rc == 0 && result)
+        *result = rt->main_result;
+    weft__task_free(NULL, rt->main_task);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        weft__timers_fini(&ws[i].timers);
+out_pool:
+    weft__rt_cur = NULL;
+    while (weft__inject_pop())
+        ; /* only after a failed start */
+    weft__taskpool_fini();
+    weft__stacks_fini();
+out_free_ws:
+    free(ws);
+out_free_rt:
+    pthread_cond_destroy(&rt->cond);
+    pthread_mutex_destroy(&rt->lock);
+    weft__free(rt, sizeof *rt);
+out_unlock:
+    pthread_mutex_unlock(&run_lock);
+    return rc;
+}

@@ -1,0 +1,209 @@
+/* weft — task stacks: carved from large MAP_NORESERVE slabs, a guard page below each,
+ * cached per worker.
+ *
+ * 1. A slab is one anonymous mapping of SLAB_SLOTS slots; slot = guard page + stack.
+ * 2. Guards are made with madvise(MADV_GUARD_INSTALL) where the kernel has it (Linux
+ *    6.13+): the slab stays one mapping however many stacks it holds. Older kernels get
+ *    mprotect(PROT_NONE), one extra mapping per guard, which caps a process near 32k
+ *    live stacks under the default vm.max_map_count of 65530 (documented in README).
+ * 3. Free stacks live in a per-worker LIFO cache (no locks, hot pages); beyond
+ *    CACHE_MAX a batch goes to the global free list, where stacks above GLOBAL_KEEP give
+ *    their pages back with MADV_DONTNEED.
+ * 4. The slab table is append-only and published with a release store of its length,
+ *    so the SIGSEGV handler can look up a guard page without locks.
+ */
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+enum { SLAB_SLOTS = 256, MAX_SLABS = 65536, CACHE_MAX = 64, GLOBAL_KEEP = 1024 };
+
+typedef struct slab {
+    char *base;
+    weft__stack desc[SLAB_SLOTS];
+} slab;
+
+static struct {
+    size_t size;  /* usable stack bytes */
+    size_t page;
+    size_t slot;  /* guard + stack */
+    bool madv_guard;
+    pthread_mutex_t lock;
+    weft__stack *free;
+    size_t nfree;
+    slab *slabs[MAX_SLABS];
+    _Atomic size_t nslabs;
+    _Atomic size_t in_use;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+size_t weft__stack_size(void) { return g.size; }
+size_t weft__stacks_in_use(void) { return atomic_load_explicit(&g.in_use, memory_order_relaxed); }
+
+int weft__stacks_init(size_t stack_size)
+{
+    g.page = (size_t)sysconf(_SC_PAGESIZE);
+    g.size = (stack_size + g.page - 1) & ~(g.page - 1);
+    g.slot = g.size + g.page;
+    g.free = NULL;
+    g.nfree = 0;
+    atomic_store(&g.in_use, 0);
+    /* Probe MADV_GUARD_INSTALL on a scratch page. */
+    void *p = mmap(NULL, g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -ENOMEM;
+    g.madv_guard = madvise(p, g.page, MADV_GUARD_INSTALL) == 0;
+    munmap(p, g.page);
+    return 0;
+}
+
+void weft__stacks_fini(void)
+{
+    size_t n = atomic_load(&g.nslabs);
+    for (size_t i = 0; i < n; i++) {
+        munmap(g.slabs[i]->base, g.slot * SLAB_SLOTS);
+        weft__free(g.slabs[i], sizeof(slab));
+        g.slabs[i] = NULL;
+    }
+    atomic_store(&g.nslabs, 0);
+    g.free = NULL;
+    g.nfree = 0;
+}
+
+/* Maps a new slab and puts all but one of its stacks on the global free list. Called
+ * with g.lock held. */
+static weft__stack *slab_new(void)
+{
+    size_t n = atomic_load_explicit(&g.nslabs, memory_order_relaxed);
+    if (n == MAX_SLABS)
+        return NULL;
+    slab *s = weft__alloc(sizeof(slab));
+    if (!s)
+        return NULL;
+    size_t len = g.slot * SLAB_SLOTS;
+    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) {
+        weft__free(s, sizeof(slab));
+        return NULL;
+    }
+    (void)madvise(base, len, MADV_NOHUGEPAGE); /* 2 MiB pages would back 32 stacks */
+    for (size_t i = 0; i < SLAB_SLOTS; i++) {
+        char *guard = base + i * g.slot;
+        int rc = g.madv_guard ? madvise(guard, g.page, MADV_GUARD_INSTALL)
+                              : mprotect(guard, g.page, PROT_NONE);
+        if (rc != 0) {
+            munmap(base, len);
+            weft__free(s, sizeof(slab));
+            return NULL;
+        }
+        s->desc[i].lo = guard + g.page;
+        s->desc[i].next = NULL;
+    }
+    s->base = base;
+    g.slabs[n] = s;
+    /* release: the handler that reads nslabs sees the slab's fields */
+    atomic_store_explicit(&g.nslabs, n + 1, memory_order_release);
+    for (size_t i = 1; i < SLAB_SLOTS; i++) {
+        s->desc[i].next = g.free;
+        g.free = &s->desc[i];
+        g.nfree++;
+    }
+    return &s->desc[0];
+}
+
+weft__stack *weft__stack_get(weft__stack_cache *c)
+{
+    weft__stack *s = c ? c->head : NULL;
+    if (WEFT_LIKELY(s != NULL)) {
+        c->head = s->next;
+        c->count--;
+    } else {
+        pthread_mutex_lock(&g.lock);
+        s = g.free;
+        if (s) {
+            g.free = s->next;
+            g.nfree--;
+            /* Refill the worker's cache with a batch while the lock is held. */
+            while (c && g.free && c->count < CACHE_MAX / 2) {
+                weft__stack *x = g.free;
+                g.free = x->next;
+                g.nfree--;
+                x->next = c->head;
+                c->head = x;
+                c->count++;
+            }
+        } else {
+            s = slab_new();
+        }
+        pthread_mutex_unlock(&g.lock);
+        if (!s)
+            return NULL;
+    }
+    atomic_fetch_add_explicit(&g.in_use, 1, memory_order_relaxed);
+    return s;
+}
+
+static void global_put(weft__stack *s)
+{
+    if (g.nfree >= GLOBAL_KEEP)
+        (void)madvise(s->lo, g.size, MADV_DONTNEED);
+    s->next = g.free;
+    g.free = s;
+    g.nfree++;
+}
+
+void weft__stack_put(weft__stack_cache *c, weft__stack *s)
+{
+    atomic_fetch_sub_explicit(&g.in_use, 1, memory_order_relaxed);
+    if (c && c->count < CACHE_MAX) {
+        s->next = c->head;
+        c->head = s;
+        c->count++;
+        return;
+    }
+    pthread_mutex_lock(&g.lock);
+    global_put(s);
+    if (c) { /* hand half of the cache back so other workers can use it */
+        while (c->count > CACHE_MAX / 2) {
+            weft__stack *x = c->head;
+            c->head = x->next;
+            c->count--;
+            global_put(x);
+        }
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
+void weft__stack_cache_drain(weft__stack_cache *c)
+{
+    pthread_mutex_lock(&g.lock);
+    while (c->head) {
+        weft__stack *x = c->head;
+        c->head = x->next;
+        global_put(x);
+    }
+    c->count = 0;
+    pthread_mutex_unlock(&g.lock);
+}
+
+const weft__stack *weft__stack_guard_hit(const void *addr)
+{
+    const char *a = addr;
+    size_t n = atomic_load_explicit(&g.nslabs, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        const slab *s = g.slabs[i];
+        if (a < s->base || a >= s->base + g.slot * SLAB_SLOTS)
+            continue;
+        size_t k = (size_t)(a - s->base) / g.slot;
+        const char *guard = s->base + k * g.slot;
+        return a < guard + g.page ? &s->desc[k] : NULL;
+    }
+    return NULL;
+}

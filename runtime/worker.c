@@ -1,0 +1,259 @@
+/* weft — the worker loop: find a task, switch to it, handle why it came back.
+ *
+ * The loop runs on the worker thread's own stack and never migrates, so it may use
+ * thread-local storage freely. Code on task stacks reaches the worker only through
+ * weft__worker_self() or t->w (internal.h, migration rule).
+ *
+ * Order of looking for work (find_work):
+ *  1. every GLOBAL_INTERVAL ticks the injection queue first (fairness for tasks spawned
+ *     from outside and for local-queue overflow);
+ *  2. every TIMER_INTERVAL ticks, or when out of local work, expired timers;
+ *  3. the next-task slot (the task just woken: message passing stays in cache), at most
+ *     LIFO_MAX times in a row so it cannot starve the queue;
+ *  4. the local queue, then the injection queue;
+ *  5. idle.c: search (steal half of a random victim's queue, spinning briefly), then
+ *     park in the io_uring.
+ */
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#if defined(WEFT_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define WEFT_VALGRIND 1
+#endif
+
+enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, LIFO_MAX = 16 };
+
+static __thread weft__worker *tls_worker;
+static __thread unsigned tls_lifo_streak;
+
+weft__worker *weft__worker_self(void)
+{
+    weft__worker *w = tls_worker;
+    __asm__ volatile("" : "+r"(w)); /* no caller may reuse this value across a switch */
+    return w;
+}
+
+weft_task *weft__task_self(void)
+{
+    weft__worker *w = weft__worker_self();
+    return w ? atomic_load_explicit(&w->current, memory_order_relaxed) : NULL;
+}
+
+void weft__worker_bind(weft__worker *w) { tls_worker = w; }
+
+/* ---- sanitizer fiber hooks -------------------------------------------------------- */
+
+void weft__san_task_created(weft_task *t)
+{
+#if defined(WEFT_TSAN)
+    t->tsan_fiber = __tsan_create_fiber(0);
+#else
+    (void)t;
+#endif
+}
+
+void weft__san_task_destroyed(weft_task *t)
+{
+#if defined(WEFT_TSAN)
+    if (t->tsan_fiber) {
+        __tsan_destroy_fiber(t->tsan_fiber);
+        t->tsan_fiber = NULL;
+    }
+#else
+    (void)t;
+#endif
+}
+
+/* ---- switching -------------------------------------------------------------------- */
+
+static void task_entry(void *xfer)
+{
+    weft_task *t = xfer;
+#if defined(WEFT_ASAN)
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    t->result = t->fn(t->arg);
+    weft__switch_out(t, WEFT_SW_DONE);
+    __builtin_unreachable();
+}
+
+void weft__switch_out(weft_task *t, int reason)
+{
+    weft__worker *w = t->w; /* written by the worker that resumed us */
+    w->sw_reason = reason;
+#if defined(WEFT_ASAN)
+    __sanitizer_start_switch_fiber(reason == WEFT_SW_DONE ? NULL : &t->asan_fake, w->stack_lo,
+                                   w->stack_size);
+#endif
+#if defined(WEFT_TSAN)
+    __tsan_switch_to_fiber(w->tsan_fiber, 0);
+#endif
+    weft__ctx_switch(&t->sp, w->sched_sp, NULL);
+    /* Resumed, possibly on another worker: `w` is stale from here on. */
+#if defined(WEFT_ASAN)
+    __sanitizer_finish_switch_fiber(t->asan_fake, NULL, NULL);
+#endif
+}
+
+/* Gives t its stack on its first run. False when no stack could be had. */
+static bool task_prepare(weft__worker *w, weft_task *t)
+{
+    weft__stack *s = weft__stack_get(&w->stacks);
+    if (!s)
+        return false;
+    t->stack = s;
+    t->sp = weft__ctx_make(s->lo + weft__stack_size(), task_entry);
+    return true;
+}
+
+static void run_task(weft__worker *w, weft_task *t)
+{
+    if (WEFT_UNLIKELY(!t->stack) && !task_prepare(w, t)) {
+        /* Out of memory for stacks: the task fails without running. */
+        t->status = -ENOMEM;
+        weft__task_finish(w, t);
+        return;
+    }
+    t->w = w;
+    atomic_store(&t->state, WEFT_TS_RUNNING);
+    atomic_store_explicit(&w->current, t, memory_order_relaxed);
+    atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    errno = t->saved_errno;
+#if defined(WEFT_VALGRIND)
+    unsigned vg = VALGRIND_STACK_REGISTER(t->stack->lo, t->stack->lo + weft__stack_size());
+#endif
+#if defined(WEFT_ASAN)
+    __sanitizer_start_switch_fiber(&w->asan_fake, t->stack->lo, weft__stack_size());
+#endif
+#if defined(WEFT_TSAN)
+    __tsan_switch_to_fiber(t->tsan_fiber, 0);
+#endif
+    weft__ctx_switch(&w->sched_sp, t->sp, t);
+#if defined(WEFT_ASAN)
+    __sanitizer_finish_switch_fiber(w->asan_fake, NULL, NULL);
+#endif
+#if defined(WEFT_VALGRIND)
+    VALGRIND_STACK_DEREGISTER(vg);
+#endif
+    t->saved_errno = errno;
+    atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
+
+    switch (w->sw_reason) {
+    case WEFT_SW_YIELD:
+        atomic_store(&t->state, WEFT_TS_QUEUED);
+        weft__runq_push(w, t); /* behind everything already queued */
+        break;
+    case WEFT_SW_PARK: {
+        /* The context is saved: only now may wakers queue the task (park.c step 3). */
+        int s = WEFT_TS_PARKING;
+        if (!atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKED)) {
+            /* Woken while switching out (PARKING_NOTIFIED). */
+            atomic_store(&t->state, WEFT_TS_QUEUED);
+            weft__schedule(t, true);
+        }
+        break;
+    }
+    case WEFT_SW_DONE:
+        weft__stack_put(&w->stacks, t->stack);
+        t->stack = NULL;
+        weft__task_finish(w, t);
+        break;
+    default:
+        WEFT_ASSERT(!"bad switch reason");
+    }
+}
+
+void weft__schedule(weft_task *t, bool lifo)
+{
+    weft__worker *w = weft__worker_self();
+    if (!w) {
+        weft__inject_push(t);
+        weft__notify_parked();
+        return;
+    }
+    if (lifo) {
+        /* The woken task runs next; the one it displaces goes to the queue, where
+         * idle workers can steal it, so tell them. */
+        weft_task *prev = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
+        if (!prev)
+            return;
+        t = prev;
+    }
+    weft__runq_push(w, t);
+    weft__notify_parked();
+}
+
+static weft_task *take_next(weft__worker *w)
+{
+    if (!atomic_load_explicit(&w->next, memory_order_relaxed))
+        return NULL;
+    /* acquire: pairs with the release in weft__schedule's exchange */
+    return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+}
+
+static weft_task *find_local(weft__worker *w, uint64_t tick)
+{
+    weft_task *t;
+    if (tls_lifo_streak < LIFO_MAX || !weft__runq_len(&w->runq)) {
+        if ((t = take_next(w))) {
+            tls_lifo_streak++;
+            return t;
+        }
+    }
+    tls_lifo_streak = 0;
+    if ((t = weft__runq_pop(&w->runq)))
+        return t;
+    if ((t = take_next(w)))
+        return t;
+    (void)tick;
+    return NULL;
+}
+
+weft_task *weft__find_work(weft__worker *w)
+{
+    uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
+    weft_task *t;
+    if (tick % GLOBAL_INTERVAL == 0 && (t = weft__inject_pop()))
+        return t;
+    if (w->timers.len && tick % TIMER_INTERVAL == 0)
+        weft__timers_run(w, weft_now());
+    if ((t = find_local(w, tick)))
+        return t;
+    if ((t = weft__inject_pop()))
+        return t;
+    if (w->timers.len) {
+        weft__timers_run(w, weft_now());
+        if ((t = find_local(w, tick)))
+            return t;
+    }
+    return NULL;
+}
+
+/* Defined in idle.c: searching, stealing and parking when find_work found nothing. */
+weft_task *weft__idle(weft__worker *w);
+
+void weft__worker_loop(weft__worker *w)
+{
+    weft__rt *rt = weft__rt_cur;
+    for (;;) {
+        weft_task *t = weft__find_work(w);
+        if (!t)
+            t = weft__idle(w);
+        if (t) {
+            run_task(w, t);
+            continue;
+        }
+        if (atomic_load(&rt->stopping))
+            break;
+    }
+}
