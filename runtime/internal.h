@@ -104,12 +104,11 @@ const weft__stack *weft__stack_guard_hit(const void *addr);
 /* ---- tasks ------------------------------------------------------------------------ */
 /* Park states (park.c has the protocol). */
 enum {
-    WEFT_TS_RUNNING = 0,          /* on a worker */
-    WEFT_TS_NOTIFIED = 1,         /* running, and a wake-up permit is pending */
+    WEFT_TS_ACTIVE = 0,           /* running, or queued to run */
+    WEFT_TS_NOTIFIED = 1,         /* active, and a wake-up permit is pending */
     WEFT_TS_PARKING = 2,          /* switching out to park; context not saved yet */
     WEFT_TS_PARKING_NOTIFIED = 3, /* woken while PARKING: the scheduler re-queues it */
-    WEFT_TS_PARKED = 4,           /* suspended; the waker that moves it to QUEUED queues it */
-    WEFT_TS_QUEUED = 5,           /* in a run queue or about to be */
+    WEFT_TS_PARKED = 4,           /* suspended; the waker that makes it ACTIVE queues it */
     WEFT_TS_FREE = 6,             /* back in the task pool */
 };
 
@@ -348,7 +347,7 @@ weft__worker *weft__worker_self(void);
 /* The running task, NULL outside tasks. */
 weft_task *weft__task_self(void);
 
-/* Makes t (state QUEUED) runnable: on the current worker's next slot (lifo) or queue,
+/* Makes t (state ACTIVE, not in any queue) runnable: on the current worker's next slot (lifo) or queue,
  * or through the injection queue from a plain thread. */
 void weft__schedule(weft_task *t, bool lifo);
 /* Switches the running task out to its worker's scheduler with the given reason. */

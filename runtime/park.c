@@ -3,20 +3,25 @@
  * The protocol (research/design.md §2, "publish after switch"):
  *  1. A task that must wait records what it waits for (a waiter in some list, a timer),
  *     re-checks its condition, then calls weft__park().
- *  2. weft__park consumes a pending permit (NOTIFIED → RUNNING) and returns at once, or
- *     moves RUNNING → PARKING and switches to its worker's scheduler.
+ *  2. weft__park consumes a pending permit (NOTIFIED → ACTIVE) and returns at once, or
+ *     moves ACTIVE → PARKING and switches to its worker's scheduler.
  *  3. Only after the switch, on the worker's own stack, the scheduler moves
  *     PARKING → PARKED. From then on the task belongs to whoever wakes it; before that no
  *     waker may queue it, so no other worker can resume a stack that is still in use.
- *  4. weft__unpark: RUNNING → NOTIFIED (a permit), PARKING → PARKING_NOTIFIED (the
- *     scheduler re-queues it after the switch), PARKED → QUEUED (the waker queues it).
- *     Anything else already guarantees the task will run.
- *  5. Wake-ups may be spurious (a permit left by an earlier wait, a late timer, a task
+ *  4. weft__unpark: ACTIVE → NOTIFIED (a permit), PARKING → PARKING_NOTIFIED (the
+ *     scheduler re-queues it after the switch), PARKED → ACTIVE (the waker queues it).
+ *     NOTIFIED and PARKING_NOTIFIED are re-written with a CAS too, so a waker always
+ *     synchronizes with the task's next read of the state.
+ *  5. Running and queued are one state (ACTIVE): resuming a task writes nothing, which
+ *     keeps a locked instruction off every switch.
+ *  6. Wake-ups may be spurious (a permit left by an earlier wait, a late timer, a task
  *     object reused from the pool): every wait is a loop that re-checks its condition.
  *
- * Every state access is seq_cst: a waker stores its condition (waiter->fired, the
- * cancel flag) and then reads the state; the task reads the condition and then CASes
- * the state. The single total order guarantees one of them sees the other.
+ * Why this cannot lose a wake-up: the waker writes its condition (waiter->fired, the
+ * cancel flag; release) and then performs a read-modify-write on the state; the task
+ * reads the condition and then performs a read-modify-write on the state. RMWs on one
+ * variable are totally ordered: if the task's comes first the waker sees PARKING or
+ * PARKED and re-queues it; if the waker's comes first the task finds the permit.
  */
 #include "runtime/internal.h"
 
@@ -28,38 +33,40 @@
 
 void weft__park(weft_task *t)
 {
-    int s = WEFT_TS_NOTIFIED;
-    if (atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_RUNNING))
-        return; /* consumed a permit */
-    s = WEFT_TS_RUNNING;
-    if (!atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING)) {
-        /* A wake-up arrived between the two CASes: s == NOTIFIED. */
-        atomic_store(&t->state, WEFT_TS_RUNNING);
+    int s = WEFT_TS_ACTIVE;
+    if (WEFT_LIKELY(atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING))) {
+        weft__switch_out(t, WEFT_SW_PARK);
         return;
     }
-    weft__switch_out(t, WEFT_SW_PARK);
+    /* s == NOTIFIED: consume the permit (acquire: see what the waker published). */
+    s = WEFT_TS_NOTIFIED;
+    atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
 }
 
 void weft__unpark(weft_task *t)
 {
-    int s = atomic_load(&t->state);
+    int s = atomic_load_explicit(&t->state, memory_order_relaxed);
     for (;;) {
         int to;
         switch (s) {
-        case WEFT_TS_RUNNING:
+        case WEFT_TS_ACTIVE:
             to = WEFT_TS_NOTIFIED;
             break;
         case WEFT_TS_PARKING:
             to = WEFT_TS_PARKING_NOTIFIED;
             break;
         case WEFT_TS_PARKED:
-            to = WEFT_TS_QUEUED;
+            to = WEFT_TS_ACTIVE;
+            break;
+        case WEFT_TS_NOTIFIED:
+        case WEFT_TS_PARKING_NOTIFIED:
+            to = s;
             break;
         default:
-            return;
+            return; /* FREE: a finished task */
         }
         if (atomic_compare_exchange_weak(&t->state, &s, to)) {
-            if (to == WEFT_TS_QUEUED)
+            if (s == WEFT_TS_PARKED)
                 weft__schedule(t, true);
             return;
         }
@@ -94,7 +101,9 @@ void weft__waiter_fire(weft__waiter *w, int res)
      * type-stable, so unparking it late is safe. */
     weft_task *t = w->task;
     w->res = res;
-    atomic_store(&w->fired, 1);
+    /* release: the element copied for the waiter and res; the state RMW in unpark
+     * orders this store against the task's park (see the top of this file) */
+    atomic_store_explicit(&w->fired, 1, memory_order_release);
     if (t)
         weft__unpark(t);
     else
@@ -112,7 +121,7 @@ int weft__waiter_wait(weft__waiter *w)
     bool armed = false;
     int rc;
     for (;;) {
-        if (atomic_load(&w->fired)) {
+        if (atomic_load_explicit(&w->fired, memory_order_acquire)) {
             rc = 0;
             break;
         }

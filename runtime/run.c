@@ -169,9 +169,7 @@ static void worker_teardown(weft__worker *w)
     if (w->ring_ok)
         io_uring_queue_exit(&w->ring);
     w->ring_ok = false;
-    if (w->wake_fd >= 0)
-        close(w->wake_fd);
-    w->wake_fd = -1;
+    /* wake_fd stays open: weft_run may still write to it; it closes it after joining. */
     weft__worker_bind(NULL);
 }
 
@@ -338,6 +336,9 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     for (unsigned i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
     weft__monitor_stop();
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (ws[i].wake_fd >= 0)
+            close(ws[i].wake_fd);
     /* Step 4. */
     if (rc == 0 && rt->debug)
         weft__taskpool_each(report_unjoined, rt);

@@ -46,7 +46,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     if (set)
         weft__set_adopt_new(set, t);
     /* The queue push below publishes every field written above (release). */
-    atomic_store_explicit(&t->state, WEFT_TS_QUEUED, memory_order_relaxed);
+    atomic_store_explicit(&t->state, WEFT_TS_ACTIVE, memory_order_relaxed);
     if (w) {
         weft__runq_push(w, t);
         weft__notify_parked();
@@ -83,7 +83,7 @@ void weft_cancel(weft_task *t)
 {
     if (!t)
         return;
-    atomic_store(&t->cancelled, true);
+    atomic_store_explicit(&t->cancelled, true, memory_order_release);
     /* Wake it from whatever it waits on; its wait loop sees the flag (park.c). */
     weft__unpark(t);
 }
@@ -105,7 +105,6 @@ int weft_yield(void)
     if (!atomic_load_explicit(&w->next, memory_order_relaxed) && !weft__runq_len(&w->runq) &&
         (++w->yield_fast & 63) != 0)
         return 0;
-    atomic_store(&t->state, WEFT_TS_QUEUED);
     weft__switch_out(t, WEFT_SW_YIELD);
     return 0;
 }

@@ -32,8 +32,10 @@
 
 enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, LIFO_MAX = 16 };
 
-static __thread weft__worker *tls_worker;
-static __thread unsigned tls_lifo_streak;
+/* initial-exec: one %fs-relative load instead of a __tls_get_addr call in -fPIC code.
+ * The shared library is small enough to fit the static TLS reserve when dlopened. */
+static __thread weft__worker *tls_worker __attribute__((tls_model("initial-exec")));
+static __thread unsigned tls_lifo_streak __attribute__((tls_model("initial-exec")));
 
 weft__worker *weft__worker_self(void)
 {
@@ -124,7 +126,6 @@ static void run_task(weft__worker *w, weft_task *t)
         return;
     }
     t->w = w;
-    atomic_store(&t->state, WEFT_TS_RUNNING);
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -150,15 +151,16 @@ static void run_task(weft__worker *w, weft_task *t)
 
     switch (w->sw_reason) {
     case WEFT_SW_YIELD:
-        atomic_store(&t->state, WEFT_TS_QUEUED);
         weft__runq_push(w, t); /* behind everything already queued */
         break;
     case WEFT_SW_PARK: {
         /* The context is saved: only now may wakers queue the task (park.c step 3). */
         int s = WEFT_TS_PARKING;
         if (!atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKED)) {
-            /* Woken while switching out (PARKING_NOTIFIED). */
-            atomic_store(&t->state, WEFT_TS_QUEUED);
+            /* Woken while switching out (PARKING_NOTIFIED). A CAS, not a store: it
+             * must read (acquire) the latest waker's write. */
+            while (!atomic_compare_exchange_weak(&t->state, &s, WEFT_TS_ACTIVE))
+                ;
             weft__schedule(t, true);
         }
         break;
@@ -183,8 +185,14 @@ void weft__schedule(weft_task *t, bool lifo)
     }
     if (lifo) {
         /* The woken task runs next; the one it displaces goes to the queue, where
-         * idle workers can steal it, so tell them. */
-        weft_task *prev = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
+         * idle workers can steal it, so tell them. An empty slot has nothing a thief
+         * could take, so a plain release store fills it. */
+        weft_task *prev = atomic_load_explicit(&w->next, memory_order_relaxed);
+        if (!prev) {
+            atomic_store_explicit(&w->next, t, memory_order_release);
+            return;
+        }
+        prev = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
         if (!prev)
             return;
         t = prev;
