@@ -172,6 +172,9 @@ void weft__park(weft_task *t);
 /* Makes t runnable if it is parked, or leaves it a permit. Safe on any task pointer
  * that came from the pool, even one finished since (tasks are type-stable memory). */
 void weft__unpark(weft_task *t);
+/* Same, but a parked task goes to the back of the run queue instead of the next-task
+ * slot: for wake-ups that come in batches (timers), which must run in order. */
+void weft__unpark_fifo(weft_task *t);
 
 /* 0, -ECANCELED or -ETIMEDOUT: whether the calling task must stop waiting. Reads the
  * clock only when a deadline is set. */

@@ -43,7 +43,7 @@ void weft__park(weft_task *t)
     atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
 }
 
-void weft__unpark(weft_task *t)
+static inline void unpark(weft_task *t, bool lifo)
 {
     int s = atomic_load_explicit(&t->state, memory_order_relaxed);
     for (;;) {
@@ -67,11 +67,14 @@ void weft__unpark(weft_task *t)
         }
         if (atomic_compare_exchange_weak(&t->state, &s, to)) {
             if (s == WEFT_TS_PARKED)
-                weft__schedule(t, true);
+                weft__schedule(t, lifo);
             return;
         }
     }
 }
+
+void weft__unpark(weft_task *t) { unpark(t, true); }
+void weft__unpark_fifo(weft_task *t) { unpark(t, false); }
 
 int weft__interrupted(weft_task *t)
 {

@@ -201,14 +201,14 @@ int weft_set_join_all(weft_set *s)
             continue;
         }
         int st = weft_join(t, NULL);
-        if (st && !first)
+        if (st && !first && !s->group)
             first = st;
     }
     if (self)
         self->nointr = outer;
     if (intr)
         return intr;
-    return s->group && s->failed ? s->failed : first;
+    return s->group ? s->failed : first;
 }
 
 int weft_set_free(weft_set *s)

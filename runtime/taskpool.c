@@ -48,6 +48,9 @@ void weft__taskpool_fini(void)
         for (int i = 0; i < SLAB_TASKS; i++)
             left += atomic_load(&s->tasks[i].state) != WEFT_TS_FREE;
     g.left_at_exit = left;
+    for (tslab *x = g.slabs; x; x = x->next)
+        for (int i = 0; i < SLAB_TASKS; i++)
+            weft__san_task_destroyed(&x->tasks[i]);
     tslab *s = g.slabs;
     while (s) {
         tslab *n = s->next;
@@ -115,7 +118,6 @@ weft_task *weft__task_alloc(weft__worker *w)
 
 void weft__task_free(weft__worker *w, weft_task *t)
 {
-    weft__san_task_destroyed(t);
     /* release: a scanner or stale waker that reads FREE sees no half-torn task */
     atomic_store_explicit(&t->state, WEFT_TS_FREE, memory_order_release);
     if (w) {

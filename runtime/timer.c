@@ -195,7 +195,7 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
         heap_remove(ts, n);
         uint64_t st = atomic_load(&n->st);
         if ((st & 1) && atomic_compare_exchange_strong(&n->st, &st, st & ~(uint64_t)1))
-            weft__unpark(n->task);
+            weft__unpark_fifo(n->task); /* in deadline order */
         else
             atomic_fetch_sub(&ts->cancelled, 1);
         node_free(ts, n);

@@ -54,10 +54,13 @@ void weft__worker_bind(weft__worker *w) { tls_worker = w; }
 
 /* ---- sanitizer fiber hooks -------------------------------------------------------- */
 
+/* TSan fibers are costly to create (and huge with gcc), so a task object keeps its
+ * fiber while it sits in the pool; the pool destroys it at teardown. */
 void weft__san_task_created(weft_task *t)
 {
 #if defined(WEFT_TSAN)
-    t->tsan_fiber = __tsan_create_fiber(0);
+    if (!t->tsan_fiber)
+        t->tsan_fiber = __tsan_create_fiber(0);
 #else
     (void)t;
 #endif

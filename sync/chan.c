@@ -1,100 +1,168 @@
 /* weft — channels: bounded or unbounded MPMC queues safe across cores.
  *
- * 1. One spinlock guards the ring buffer and the two waiter queues; it is never held
- *    across a suspension, and waking happens after it is released.
- * 2. A receiver waits only while the buffer is empty, a sender only while it is full,
- *    so at most one of the two waiter queues is non-empty.
- * 3. A send with a receiver waiting copies the element straight into the receiver's
- *    buffer (no trip through the ring); a receive that frees a slot of a full channel
- *    moves the oldest waiting sender's element into the ring. Both then fire the waiter,
- *    which is unlinked under the lock, so exactly one side completes each hand-over.
- * 4. An interrupted waiter (cancel, deadline) retakes the lock: if it was fired in the
- *    meantime the operation happened and its result stands; otherwise it unlinks
- *    itself and nothing was sent or taken.
- * 5. Waiters without a task are plain threads; weft__waiter_wait blocks them on a futex
- *    (the bridge into the runtime).
+ * Bounded channels keep their elements in a lock-free ticket ring (Vyukov's bounded
+ * MPMC queue): producers claim a ticket with a CAS on `tail`, consumers on `head`, on
+ * separate cache lines, and each slot's sequence number says whose turn it is: 2p when
+ * free for ticket p, 2p+1 once filled by it. (Vyukov's original p / p+1 cannot tell the
+ * two apart when the capacity is 1.) The
+ * spinlock guards only the waiter queues. Unbounded channels use a growable ring under
+ * the same lock.
+ *
+ * Protocol for waiting (bounded):
+ *  1. A receiver that finds the ring empty takes the lock, queues its waiter, counts it
+ *     in nrecvw (seq_cst), re-tries the ring, and only then sleeps. Senders likewise
+ *     with nsendw when the ring is full.
+ *  2. After a successful push a sender reads nrecvw (seq_cst; its ticket CAS is seq_cst
+ *     too): either it sees the waiter, or the waiter's re-try sees the new tail. It then
+ *     fires one waiter with RETRY; the woken receiver takes from the ring itself.
+ *     Receivers do the same for waiting senders.
+ *  3. Direct hand-over: a sender that sees a waiting receiver while the ring is empty
+ *     copies the element straight into the receiver's buffer under the lock (res 0), no
+ *     trip through the ring. Requiring an empty ring keeps each producer's order.
+ *  4. An interrupted waiter (cancel, deadline) retakes the lock: if it was not fired it
+ *     leaves the queue and nothing happened; if it was handed an element the operation
+ *     stands; if it was only told RETRY it passes that on to the next waiter.
+ *  5. close() sets the CLOSED bit in tail with one atomic OR: every later ticket claim
+ *     fails, so no element can be pushed after a receiver has seen the channel closed
+ *     and drained. Waiters are all fired with RETRY and find out for themselves.
+ *  6. A slot whose ticket was claimed but not yet filled (the other side is between
+ *     its CAS and its store) is waited out with pause, a few instructions at most.
+ *  7. Waiters without a task are plain threads blocked on a futex (the bridge).
  */
 #include "runtime/internal.h"
 
 #include <errno.h>
 #include <string.h>
 
-enum { MAX_ELEM = 65536 };
+enum { MAX_ELEM = 65536, RETRY = 1 };
+#define CLOSED (UINT64_C(1) << 63)
+
+typedef struct slot {
+    _Atomic uint64_t seq;
+    char data[];
+} slot;
 
 struct weft_chan {
-    weft__spin lock;
-    bool closed;
-    size_t esize;
-    size_t cap; /* 0: unbounded */
-    size_t head, len, slots;
-    char *buf;
+    _Atomic uint64_t tail WEFT_ALIGNED; /* producers' tickets; bit 63 = closed */
+    _Atomic uint64_t head WEFT_ALIGNED; /* consumers' tickets */
+    weft__spin lock WEFT_ALIGNED;
+    _Atomic uint32_t nrecvw, nsendw; /* queued waiters (bounded channels) */
+    bool closed;                     /* unbounded channels, under the lock */
     weft__waitq recvq, sendq;
+    size_t esize, cap, stride, mask; /* mask: cap - 1 when cap is a power of two, else 0 */
+    char *slots;
+    /* unbounded: a growable ring under the lock */
+    size_t uhead, ulen, uslots;
+    char *ubuf;
 };
 
-weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
+/* ---- the lock-free ring (bounded) --------------------------------------------------- */
+
+static inline slot *slot_at(weft_chan *c, uint64_t pos)
 {
-    if (elem_size == 0 || elem_size > MAX_ELEM)
-        return NULL;
-    if (capacity && capacity > SIZE_MAX / elem_size)
-        return NULL;
-    weft_chan *c = weft__calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->esize = elem_size;
-    c->cap = capacity;
-    c->slots = capacity ? capacity : 16;
-    c->buf = weft__alloc(c->slots * elem_size);
-    if (!c->buf) {
-        weft__free(c, sizeof *c);
-        return NULL;
+    size_t i = c->mask ? (size_t)(pos & c->mask) : (size_t)(pos % c->cap);
+    return (slot *)(c->slots + i * c->stride);
+}
+
+/* 0, -EAGAIN when full, -EPIPE when closed. */
+static int ring_push(weft_chan *c, const void *elem)
+{
+    uint64_t pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
+    slot *s;
+    for (;;) {
+        if (pos & CLOSED)
+            return -EPIPE;
+        s = slot_at(c, pos);
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        int64_t d = (int64_t)(seq - 2 * pos);
+        if (d == 0) {
+            if (atomic_compare_exchange_weak(&c->tail, &pos, pos + 1))
+                break;
+        } else if (d < 0) {
+            /* The slot still holds last lap's element: full, or a consumer is between
+             * its CAS and its store (step 6). */
+            if (pos - atomic_load(&c->head) >= c->cap)
+                return -EAGAIN;
+            __builtin_ia32_pause();
+            pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
+        } else {
+            pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
+        }
     }
-    return c;
+    memcpy(s->data, elem, c->esize);
+    /* release: the element before the turn passes to consumers */
+    atomic_store_explicit(&s->seq, 2 * pos + 1, memory_order_release);
+    return 0;
 }
 
-void weft_chan_free(weft_chan *c)
+/* 0, -EAGAIN when empty, -EPIPE when closed and drained. */
+static int ring_pop(weft_chan *c, void *elem)
 {
-    if (!c)
+    uint64_t pos = atomic_load_explicit(&c->head, memory_order_relaxed);
+    slot *s;
+    for (;;) {
+        s = slot_at(c, pos);
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        int64_t d = (int64_t)(seq - (2 * pos + 1));
+        if (d == 0) {
+            if (atomic_compare_exchange_weak(&c->head, &pos, pos + 1))
+                break;
+        } else if (d < 0) {
+            uint64_t t = atomic_load(&c->tail);
+            if ((t & ~CLOSED) == pos)
+                return t & CLOSED ? -EPIPE : -EAGAIN;
+            __builtin_ia32_pause(); /* a producer is filling this slot (step 6) */
+            pos = atomic_load_explicit(&c->head, memory_order_relaxed);
+        } else {
+            pos = atomic_load_explicit(&c->head, memory_order_relaxed);
+        }
+    }
+    memcpy(elem, s->data, c->esize);
+    /* release: we are done reading before producers may refill the slot */
+    atomic_store_explicit(&s->seq, 2 * (pos + c->cap), memory_order_release);
+    return 0;
+}
+
+/* Fires one waiter of q with RETRY when its counter says someone waits (step 2). */
+static void wake_one(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n)
+{
+    if (!atomic_load(n))
         return;
-    weft__free(c->buf, c->slots * c->esize);
-    weft__free(c, sizeof *c);
+    weft__spin_lock(&c->lock);
+    weft__waiter *w = weft__waitq_pop(q);
+    if (w)
+        atomic_fetch_sub(n, 1);
+    weft__spin_unlock(&c->lock);
+    if (w)
+        weft__waiter_fire(w, RETRY);
 }
 
-static inline char *slot(weft_chan *c, size_t i) { return c->buf + ((c->head + i) % c->slots) * c->esize; }
+/* ---- the locked ring (unbounded) ---------------------------------------------------- */
 
-/* Doubles an unbounded channel's ring; with the lock held. */
-static bool grow(weft_chan *c)
+static inline char *uslot(weft_chan *c, size_t i)
 {
-    size_t n = c->slots * 2;
+    return c->ubuf + ((c->uhead + i) % c->uslots) * c->esize;
+}
+
+static bool ugrow(weft_chan *c)
+{
+    size_t n = c->uslots * 2;
     if (n > SIZE_MAX / c->esize)
         return false;
     char *b = weft__alloc(n * c->esize);
     if (!b)
         return false;
-    for (size_t i = 0; i < c->len; i++)
-        memcpy(b + i * c->esize, slot(c, i), c->esize);
-    weft__free(c->buf, c->slots * c->esize);
-    c->buf = b;
-    c->slots = n;
-    c->head = 0;
+    for (size_t i = 0; i < c->ulen; i++)
+        memcpy(b + i * c->esize, uslot(c, i), c->esize);
+    weft__free(c->ubuf, c->uslots * c->esize);
+    c->ubuf = b;
+    c->uslots = n;
+    c->uhead = 0;
     return true;
 }
 
-static inline void push_elem(weft_chan *c, const void *elem)
-{
-    memcpy(slot(c, c->len), elem, c->esize);
-    c->len++;
-}
-
-static inline void pop_elem(weft_chan *c, void *elem)
-{
-    memcpy(elem, slot(c, 0), c->esize);
-    c->head = (c->head + 1) % c->slots;
-    c->len--;
-}
-
-/* Tries the send with the lock held. 0 done (*wake may name a receiver to fire after
- * unlocking), -EAGAIN full, -EPIPE closed, -ENOMEM. */
-static int send_locked(weft_chan *c, const void *elem, weft__waiter **wake)
+/* With the lock held. 0 (*wake: a receiver given the element), -EPIPE, -ENOMEM. */
+static int usend_locked(weft_chan *c, const void *elem, weft__waiter **wake)
 {
     if (c->closed)
         return -EPIPE;
@@ -104,40 +172,90 @@ static int send_locked(weft_chan *c, const void *elem, weft__waiter **wake)
         *wake = r;
         return 0;
     }
-    if (c->cap ? c->len == c->cap : c->len == c->slots && !grow(c))
-        return c->cap ? -EAGAIN : -ENOMEM;
-    push_elem(c, elem);
+    if (c->ulen == c->uslots && !ugrow(c))
+        return -ENOMEM;
+    memcpy(uslot(c, c->ulen), elem, c->esize);
+    c->ulen++;
     return 0;
 }
 
-/* Tries the receive with the lock held: 0 (with *wake a sender whose element moved
- * into the ring), -EAGAIN empty, -EPIPE closed and drained. */
-static int recv_locked(weft_chan *c, void *elem, weft__waiter **wake)
+/* With the lock held. 0, -EAGAIN when empty, -EPIPE when closed and drained. */
+static int urecv_locked(weft_chan *c, void *elem)
 {
-    if (c->len) {
-        pop_elem(c, elem);
-        weft__waiter *s = weft__waitq_pop(&c->sendq);
-        if (s) {
-            push_elem(c, s->elem);
-            *wake = s;
-        }
+    if (c->ulen) {
+        memcpy(elem, uslot(c, 0), c->esize);
+        c->uhead = (c->uhead + 1) % c->uslots;
+        c->ulen--;
         return 0;
     }
     return c->closed ? -EPIPE : -EAGAIN;
 }
 
-/* Waits for a queued waiter; see step 4. */
-static int wait_queued(weft_chan *c, weft__waitq *q, weft__waiter *w)
+/* ---- construction ------------------------------------------------------------------- */
+
+weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
 {
-    int rc = weft__waiter_wait(w);
-    if (rc == 0)
-        return w->res;
+    if (elem_size == 0 || elem_size > MAX_ELEM || capacity > (SIZE_MAX >> 2) / (elem_size + 8))
+        return NULL;
+    weft_chan *c;
+    if (posix_memalign((void **)&c, WEFT_CACHELINE, sizeof *c) != 0)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    c->esize = elem_size;
+    c->cap = capacity;
+    if (capacity) {
+        c->stride = (sizeof(slot) + elem_size + 7) & ~(size_t)7;
+        c->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
+        c->slots = weft__alloc(capacity * c->stride);
+        if (!c->slots) {
+            free(c);
+            return NULL;
+        }
+        for (size_t i = 0; i < capacity; i++)
+            atomic_init(&((slot *)(c->slots + i * c->stride))->seq, 2 * i);
+    } else {
+        c->uslots = 16;
+        c->ubuf = weft__alloc(c->uslots * elem_size);
+        if (!c->ubuf) {
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void weft_chan_free(weft_chan *c)
+{
+    if (!c)
+        return;
+    if (c->cap)
+        weft__free(c->slots, c->cap * c->stride);
+    else
+        weft__free(c->ubuf, c->uslots * c->esize);
+    free(c);
+}
+
+/* ---- waiting ------------------------------------------------------------------------ */
+
+/* Leaves the queue after an interruption (step 4). Returns the operation's result if it
+ * completed anyway, else rc. */
+static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter *w, int rc)
+{
+    weft__waiter *pass = NULL;
     weft__spin_lock(&c->lock);
-    bool fired = atomic_load(&w->fired);
-    if (!fired)
+    if (!atomic_load(&w->fired)) {
         weft__waitq_remove(q, w);
+        if (n)
+            atomic_fetch_sub(n, 1);
+    } else if (w->res == RETRY && n && (pass = weft__waitq_pop(q))) {
+        atomic_fetch_sub(n, 1);
+    }
     weft__spin_unlock(&c->lock);
-    return fired ? w->res : rc;
+    if (pass)
+        weft__waiter_fire(pass, RETRY);
+    if (atomic_load(&w->fired) && w->res != RETRY)
+        return w->res;
+    return rc;
 }
 
 int weft_chan_send(weft_chan *c, const void *elem)
@@ -148,19 +266,58 @@ int weft_chan_send(weft_chan *c, const void *elem)
         if (rc)
             return rc;
     }
-    weft__waiter *wake = NULL;
-    weft__spin_lock(&c->lock);
-    int rc = send_locked(c, elem, &wake);
-    if (rc != -EAGAIN) {
+    if (!c->cap) {
+        weft__waiter *wake = NULL;
+        weft__spin_lock(&c->lock);
+        int rc = usend_locked(c, elem, &wake);
         weft__spin_unlock(&c->lock);
         if (wake)
             weft__waiter_fire(wake, 0);
         return rc;
     }
-    weft__waiter w = {.task = self, .elem = (void *)elem};
-    weft__waitq_push(&c->sendq, &w);
-    weft__spin_unlock(&c->lock);
-    return wait_queued(c, &c->sendq, &w);
+    for (;;) {
+        /* Step 3: hand over directly to a waiting receiver when the ring is empty. */
+        if (atomic_load_explicit(&c->nrecvw, memory_order_relaxed)) {
+            weft__waiter *r = NULL;
+            weft__spin_lock(&c->lock);
+            uint64_t t = atomic_load(&c->tail);
+            if (!(t & CLOSED) && t == atomic_load(&c->head) && (r = weft__waitq_pop(&c->recvq))) {
+                atomic_fetch_sub(&c->nrecvw, 1);
+                memcpy(r->elem, elem, c->esize);
+            }
+            weft__spin_unlock(&c->lock);
+            if (r) {
+                weft__waiter_fire(r, 0);
+                return 0;
+            }
+        }
+        int rc = ring_push(c, elem);
+        if (rc == 0) {
+            wake_one(c, &c->recvq, &c->nrecvw);
+            return 0;
+        }
+        if (rc != -EAGAIN)
+            return rc;
+        /* Full: queue, count, re-try, sleep (step 1). */
+        weft__waiter w = {.task = self, .elem = (void *)elem};
+        weft__spin_lock(&c->lock);
+        weft__waitq_push(&c->sendq, &w);
+        atomic_fetch_add(&c->nsendw, 1);
+        rc = ring_push(c, elem);
+        if (rc != -EAGAIN) {
+            weft__waitq_remove(&c->sendq, &w);
+            atomic_fetch_sub(&c->nsendw, 1);
+            weft__spin_unlock(&c->lock);
+            if (rc == 0)
+                wake_one(c, &c->recvq, &c->nrecvw);
+            return rc;
+        }
+        weft__spin_unlock(&c->lock);
+        rc = weft__waiter_wait(&w);
+        if (rc)
+            return leave(c, &c->sendq, &c->nsendw, &w, rc);
+        /* Fired with RETRY: go round again. */
+    }
 }
 
 int weft_chan_recv(weft_chan *c, void *elem)
@@ -171,64 +328,110 @@ int weft_chan_recv(weft_chan *c, void *elem)
         if (rc)
             return rc;
     }
-    weft__waiter *wake = NULL;
-    weft__spin_lock(&c->lock);
-    int rc = recv_locked(c, elem, &wake);
-    if (rc != -EAGAIN) {
+    if (!c->cap) {
+        weft__spin_lock(&c->lock);
+        int rc = urecv_locked(c, elem);
+        if (rc != -EAGAIN) {
+            weft__spin_unlock(&c->lock);
+            return rc;
+        }
+        weft__waiter w = {.task = self, .elem = elem};
+        weft__waitq_push(&c->recvq, &w);
+        weft__spin_unlock(&c->lock);
+        rc = weft__waiter_wait(&w);
+        return rc ? leave(c, &c->recvq, NULL, &w, rc) : w.res;
+    }
+    for (;;) {
+        int rc = ring_pop(c, elem);
+        if (rc == 0) {
+            wake_one(c, &c->sendq, &c->nsendw);
+            return 0;
+        }
+        if (rc != -EAGAIN)
+            return rc;
+        weft__waiter w = {.task = self, .elem = elem};
+        weft__spin_lock(&c->lock);
+        weft__waitq_push(&c->recvq, &w);
+        atomic_fetch_add(&c->nrecvw, 1);
+        rc = ring_pop(c, elem);
+        if (rc != -EAGAIN) {
+            weft__waitq_remove(&c->recvq, &w);
+            atomic_fetch_sub(&c->nrecvw, 1);
+            weft__spin_unlock(&c->lock);
+            if (rc == 0)
+                wake_one(c, &c->sendq, &c->nsendw);
+            return rc;
+        }
+        weft__spin_unlock(&c->lock);
+        rc = weft__waiter_wait(&w);
+        if (rc)
+            return leave(c, &c->recvq, &c->nrecvw, &w, rc);
+        if (w.res != RETRY)
+            return w.res; /* 0: handed over directly */
+    }
+}
+
+int weft_chan_try_send(weft_chan *c, const void *elem)
+{
+    if (!c->cap) {
+        weft__waiter *wake = NULL;
+        weft__spin_lock(&c->lock);
+        int rc = usend_locked(c, elem, &wake);
         weft__spin_unlock(&c->lock);
         if (wake)
             weft__waiter_fire(wake, 0);
         return rc;
     }
-    weft__waiter w = {.task = self, .elem = elem};
-    weft__waitq_push(&c->recvq, &w);
-    weft__spin_unlock(&c->lock);
-    return wait_queued(c, &c->recvq, &w);
-}
-
-int weft_chan_try_send(weft_chan *c, const void *elem)
-{
-    weft__waiter *wake = NULL;
-    weft__spin_lock(&c->lock);
-    int rc = send_locked(c, elem, &wake);
-    weft__spin_unlock(&c->lock);
-    if (wake)
-        weft__waiter_fire(wake, 0);
+    int rc = ring_push(c, elem);
+    if (rc == 0)
+        wake_one(c, &c->recvq, &c->nrecvw);
     return rc;
 }
 
 int weft_chan_try_recv(weft_chan *c, void *elem)
 {
-    weft__waiter *wake = NULL;
-    weft__spin_lock(&c->lock);
-    int rc = recv_locked(c, elem, &wake);
-    weft__spin_unlock(&c->lock);
-    if (wake)
-        weft__waiter_fire(wake, 0);
+    if (!c->cap) {
+        weft__spin_lock(&c->lock);
+        int rc = urecv_locked(c, elem);
+        weft__spin_unlock(&c->lock);
+        return rc;
+    }
+    int rc = ring_pop(c, elem);
+    if (rc == 0)
+        wake_one(c, &c->sendq, &c->nsendw);
     return rc;
 }
 
 void weft_chan_close(weft_chan *c)
 {
     weft__waitq all = {0};
+    weft__waiter *w;
+    if (c->cap)
+        atomic_fetch_or(&c->tail, CLOSED); /* step 5 */
     weft__spin_lock(&c->lock);
     c->closed = true;
-    /* Move every waiter out under the lock; fire them after it. */
-    weft__waiter *w;
     while ((w = weft__waitq_pop(&c->sendq)))
         weft__waitq_push(&all, w);
     while ((w = weft__waitq_pop(&c->recvq)))
         weft__waitq_push(&all, w);
+    atomic_store(&c->nsendw, 0);
+    atomic_store(&c->nrecvw, 0);
     weft__spin_unlock(&c->lock);
+    /* Bounded waiters retry and see CLOSED; unbounded ones get -EPIPE directly. */
     while ((w = weft__waitq_pop(&all)))
-        weft__waiter_fire(w, -EPIPE);
+        weft__waiter_fire(w, c->cap ? RETRY : -EPIPE);
 }
 
 size_t weft_chan_len(const weft_chan *c)
 {
     weft_chan *m = (weft_chan *)c;
+    if (m->cap) {
+        uint64_t h = atomic_load(&m->head);
+        uint64_t t = atomic_load(&m->tail) & ~CLOSED;
+        return t > h ? (size_t)(t - h) : 0;
+    }
     weft__spin_lock(&m->lock);
-    size_t n = m->len;
+    size_t n = m->ulen;
     weft__spin_unlock(&m->lock);
     return n;
 }

@@ -79,9 +79,11 @@ WEFT_API int weft_set_next(weft_set *s, weft_task **t);
 /* Members not yet taken by weft_set_next. */
 WEFT_API size_t weft_set_len(const weft_set *s);
 
-/* Waits for every member and joins it. Returns 0, or the status of the first member
- * (in completion order) that finished with a nonzero status. If the caller is
- * cancelled while waiting, the members are cancelled and still joined. */
+/* Waits for every member and joins it. For a plain set, returns 0 or the status of the
+ * first member (in completion order) that finished with a nonzero status; for a group,
+ * 0 or the group's first failure (cancelled members are not failures). If the caller is
+ * cancelled while waiting, the members are cancelled and still joined, and -ECANCELED
+ * (or -ETIMEDOUT) is returned. */
 WEFT_API int weft_set_join_all(weft_set *s);
 
 /* Cancel every member. */

@@ -1,0 +1,508 @@
+/* test_chan.c — channels: FIFO order, bounded and unbounded, try_*, close semantics
+ * for buffered data and for waiting senders and receivers, len, element sizes,
+ * capacity-1 handoff, a small MPMC run, and the plain-thread bridge both ways. */
+#include "fixture.h"
+
+#include <pthread.h>
+
+/* ---- single-task behaviour ---------------------------------------------------------- */
+
+static void *bounded_fifo_main(void *arg)
+{
+    (void)arg;
+    weft_chan *c = weft_chan_new(sizeof(int), 16);
+    WT_NONNULL(c);
+    WT_EQ(weft_chan_len(c), 0);
+    for (int i = 0; i < 16; i++) {
+        WT_OK(i % 2 ? weft_chan_send(c, &i) : weft_chan_try_send(c, &i));
+        WT_EQ(weft_chan_len(c), i + 1);
+    }
+    int x = -1;
+    WT_EQ(weft_chan_try_send(c, &x), -EAGAIN); /* full */
+    WT_EQ(weft_chan_len(c), 16);
+    for (int i = 0; i < 16; i++) {
+        WT_OK(i % 2 ? weft_chan_recv(c, &x) : weft_chan_try_recv(c, &x));
+        WT_EQ(x, i);
+        WT_EQ(weft_chan_len(c), 15 - i);
+    }
+    WT_EQ(weft_chan_try_recv(c, &x), -EAGAIN); /* empty */
+    /* Wrap around the ring a few times. */
+    for (int i = 0; i < 100; i++) {
+        WT_OK(weft_chan_try_send(c, &i));
+        WT_OK(weft_chan_try_recv(c, &x));
+        WT_EQ(x, i);
+    }
+    weft_chan_free(c);
+    return NULL;
+}
+WT_TEST_1_2(bounded_fifo)
+
+static void *unbounded_grows_main(void *arg)
+{
+    (void)arg;
+    enum { N = 100000 };
+    weft_chan *c = weft_chan_new(sizeof(int), 0);
+    WT_NONNULL(c);
+    for (int i = 0; i < N; i++)
+        WT_OK(i % 2 ? weft_chan_send(c, &i) : weft_chan_try_send(c, &i));
+    WT_EQ(weft_chan_len(c), N);
+    int x;
+    for (int i = 0; i < N; i++) {
+        WT_OK(weft_chan_try_recv(c, &x));
+        if (x != i)
+            WT_EQ(x, i);
+    }
+    WT_EQ(weft_chan_len(c), 0);
+    WT_EQ(weft_chan_try_recv(c, &x), -EAGAIN);
+    weft_chan_free(c);
+    return NULL;
+}
+WT_TEST_1_2(unbounded_grows)
+
+static void *bad_elem_size_main(void *arg)
+{
+    (void)arg;
+    WT_TRUE(weft_chan_new(0, 4) == NULL);
+    WT_TRUE(weft_chan_new(65537, 4) == NULL);
+    weft_chan *c = weft_chan_new(65536, 1);
+    WT_NONNULL(c);
+    weft_chan_free(c);
+    return NULL;
+}
+WT_TEST_W(bad_elem_size, 1)
+
+static void *close_buffered_main(void *arg)
+{
+    (void)arg;
+    weft_chan *c = weft_chan_new(sizeof(int), 8);
+    WT_NONNULL(c);
+    for (int i = 0; i < 3; i++)
+        WT_OK(weft_chan_send(c, &i));
+    weft_chan_close(c);
+    weft_chan_close(c); /* twice is harmless */
+    int x = 42;
+    WT_EQ(weft_chan_try_send(c, &x), -EPIPE);
+    WT_EQ(weft_chan_send(c, &x), -EPIPE);
+    WT_EQ(weft_chan_len(c), 3);
+    for (int i = 0; i < 3; i++) { /* receivers drain what is left */
+        WT_OK(i == 1 ? weft_chan_try_recv(c, &x) : weft_chan_recv(c, &x));
+        WT_EQ(x, i);
+    }
+    WT_EQ(weft_chan_recv(c, &x), -EPIPE);
+    WT_EQ(weft_chan_try_recv(c, &x), -EPIPE);
+    WT_EQ(weft_chan_recv(c, &x), -EPIPE);
+    weft_chan_free(c);
+
+    /* Unbounded too. */
+    c = weft_chan_new(sizeof(int), 0);
+    WT_NONNULL(c);
+    WT_OK(weft_chan_send(c, &x));
+    weft_chan_close(c);
+    WT_EQ(weft_chan_send(c, &x), -EPIPE);
+    WT_OK(weft_chan_recv(c, &x));
+    WT_EQ(weft_chan_recv(c, &x), -EPIPE);
+    weft_chan_free(c);
+    return NULL;
+}
+WT_TEST_1_2(close_buffered)
+
+/* ---- close releases waiters ----------------------------------------------------------- */
+
+struct waiter {
+    weft_chan *c;
+    atomic_int ready;
+    atomic_int epipe;
+};
+
+static void *blocked_receiver(void *arg)
+{
+    struct waiter *w = arg;
+    int x;
+    atomic_fetch_add(&w->ready, 1);
+    int rc = weft_chan_recv(w->c, &x);
+    if (rc == -EPIPE)
+        atomic_fetch_add(&w->epipe, 1);
+    return (void *)(intptr_t)rc;
+}
+
+static void *blocked_sender(void *arg)
+{
+    struct waiter *w = arg;
+    int x = 1000;
+    atomic_fetch_add(&w->ready, 1);
+    int rc = weft_chan_send(w->c, &x);
+    if (rc == -EPIPE)
+        atomic_fetch_add(&w->epipe, 1);
+    return (void *)(intptr_t)rc;
+}
+
+static void *close_releases_receivers_main(void *arg)
+{
+    (void)arg;
+    struct waiter w = {.c = weft_chan_new(sizeof(int), 4)};
+    WT_NONNULL(w.c);
+    weft_task *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = wt_spawn(blocked_receiver, &w);
+    wt_wait_ge(&w.ready, 4);
+    WT_OK(weft_sleep(5 * WT_MS));
+    weft_chan_close(w.c);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        WT_OK(weft_join(t[i], &r)); /* not cancelled: released */
+        WT_EQ((intptr_t)r, -EPIPE);
+    }
+    WT_EQ(atomic_load(&w.epipe), 4);
+    weft_chan_free(w.c);
+    return NULL;
+}
+WT_TEST_1_2(close_releases_receivers)
+
+static void *close_releases_senders_main(void *arg)
+{
+    (void)arg;
+    struct waiter w = {.c = weft_chan_new(sizeof(int), 1)};
+    WT_NONNULL(w.c);
+    int x = 7;
+    WT_OK(weft_chan_send(w.c, &x)); /* now full */
+    weft_task *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = wt_spawn(blocked_sender, &w);
+    wt_wait_ge(&w.ready, 4);
+    WT_OK(weft_sleep(5 * WT_MS));
+    WT_EQ(weft_chan_len(w.c), 1);
+    weft_chan_close(w.c);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        WT_OK(weft_join(t[i], &r));
+        WT_EQ((intptr_t)r, -EPIPE);
+    }
+    WT_EQ(atomic_load(&w.epipe), 4);
+    /* The element sent before the close is still there; the senders' are not. */
+    WT_EQ(weft_chan_len(w.c), 1);
+    x = 0;
+    WT_OK(weft_chan_recv(w.c, &x));
+    WT_EQ(x, 7);
+    WT_EQ(weft_chan_recv(w.c, &x), -EPIPE);
+    weft_chan_free(w.c);
+    return NULL;
+}
+WT_TEST_1_2(close_releases_senders)
+
+/* ---- element sizes ----------------------------------------------------------------- */
+
+struct sized {
+    weft_chan *c;
+    size_t size;
+    int count;
+};
+
+static unsigned char pattern(int i, size_t j)
+{
+    return (unsigned char)(i * 31 + (int)j * 7 + 1);
+}
+
+static void *sized_producer(void *arg)
+{
+    struct sized *s = arg;
+    unsigned char *buf = malloc(s->size);
+    WT_NONNULL(buf);
+    for (int i = 0; i < s->count; i++) {
+        for (size_t j = 0; j < s->size; j++)
+            buf[j] = pattern(i, j);
+        WT_OK(weft_chan_send(s->c, buf));
+    }
+    free(buf);
+    return NULL;
+}
+
+static void *sized_consumer(void *arg)
+{
+    struct sized *s = arg;
+    unsigned char *buf = malloc(s->size);
+    WT_NONNULL(buf);
+    for (int i = 0; i < s->count; i++) {
+        memset(buf, 0, s->size);
+        WT_OK(weft_chan_recv(s->c, buf));
+        for (size_t j = 0; j < s->size; j++)
+            if (buf[j] != pattern(i, j))
+                fail_msg("elem size %zu, item %d, byte %zu: %u != %u", s->size, i, j, buf[j],
+                         pattern(i, j));
+    }
+    free(buf);
+    return NULL;
+}
+
+static void *elem_sizes_main(void *arg)
+{
+    (void)arg;
+    static const size_t sizes[] = {1, 8, 24, 4096, 65536};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (size_t cap = 0; cap <= 4; cap += 4) { /* unbounded and bounded */
+            struct sized s = {.size = sizes[k], .count = sizes[k] > 4096 ? 20 : 200};
+            WT_NONNULL(s.c = weft_chan_new(s.size, cap));
+            weft_task *t[2] = {wt_spawn(sized_consumer, &s), wt_spawn(sized_producer, &s)};
+            WT_OK(weft_gather(t, 2, NULL));
+            WT_EQ(weft_chan_len(s.c), 0);
+            weft_chan_free(s.c);
+        }
+    }
+    return NULL;
+}
+WT_TEST_1_2(elem_sizes)
+
+/* ---- capacity 1: ping-pong and ordered handoff --------------------------------------- */
+
+struct pingpong {
+    weft_chan *ping, *pong;
+    int rounds;
+};
+
+static void *ponger(void *arg)
+{
+    struct pingpong *p = arg;
+    for (int i = 0; i < p->rounds; i++) {
+        int x;
+        WT_OK(weft_chan_recv(p->ping, &x));
+        WT_EQ(x, i);
+        x = -i;
+        WT_OK(weft_chan_send(p->pong, &x));
+    }
+    return NULL;
+}
+
+static void *cap1_producer(void *arg)
+{
+    weft_chan *c = arg;
+    for (int i = 0; i < 10000; i++)
+        WT_OK(weft_chan_send(c, &i));
+    weft_chan_close(c);
+    return NULL;
+}
+
+static void *capacity1_main(void *arg)
+{
+    (void)arg;
+    struct pingpong p = {.ping = weft_chan_new(sizeof(int), 1),
+                         .pong = weft_chan_new(sizeof(int), 1),
+                         .rounds = WT_SCALE(10000, 10000, 2000)};
+    WT_NONNULL(p.ping);
+    WT_NONNULL(p.pong);
+    weft_task *t = wt_spawn(ponger, &p);
+    for (int i = 0; i < p.rounds; i++) {
+        int x = i;
+        WT_OK(weft_chan_send(p.ping, &x));
+        WT_OK(weft_chan_recv(p.pong, &x));
+        WT_EQ(x, -i);
+    }
+    WT_OK(weft_join(t, NULL));
+    weft_chan_free(p.ping);
+    weft_chan_free(p.pong);
+
+    /* One producer, one consumer, capacity 1: order is kept, nothing lost. */
+    weft_chan *c = weft_chan_new(sizeof(int), 1);
+    WT_NONNULL(c);
+    t = wt_spawn(cap1_producer, c);
+    int x, n = 0;
+    while (weft_chan_recv(c, &x) == 0) {
+        WT_EQ(x, n);
+        n++;
+    }
+    WT_EQ(n, 10000);
+    WT_OK(weft_join(t, NULL));
+    weft_chan_free(c);
+    return NULL;
+}
+WT_TEST_1_2(capacity1)
+
+/* ---- small MPMC ------------------------------------------------------------------------ */
+
+enum { MP_PRODUCERS = 3, MP_CONSUMERS = 3, MP_PER = 5000 };
+
+struct mpmc {
+    weft_chan *c;
+    atomic_llong sum;
+    atomic_int count;
+    atomic_uchar seen[MP_PRODUCERS][MP_PER];
+};
+
+struct msg {
+    uint32_t producer, seq;
+};
+
+static struct mpmc mp;
+
+static void *mp_producer(void *arg)
+{
+    uint32_t p = (uint32_t)(uintptr_t)arg;
+    for (uint32_t i = 0; i < MP_PER; i++) {
+        struct msg m = {p, i};
+        WT_OK(weft_chan_send(mp.c, &m));
+    }
+    return NULL;
+}
+
+static void *mp_consumer(void *arg)
+{
+    (void)arg;
+    int64_t last[MP_PRODUCERS];
+    for (int p = 0; p < MP_PRODUCERS; p++)
+        last[p] = -1;
+    struct msg m;
+    int rc;
+    while ((rc = weft_chan_recv(mp.c, &m)) == 0) {
+        WT_LT(m.producer, MP_PRODUCERS);
+        WT_LT(m.seq, MP_PER);
+        WT_GT((int64_t)m.seq, last[m.producer]); /* per-producer FIFO */
+        last[m.producer] = m.seq;
+        WT_EQ(atomic_exchange(&mp.seen[m.producer][m.seq], 1), 0); /* no duplicate */
+        atomic_fetch_add(&mp.sum, (long long)m.seq);
+        atomic_fetch_add(&mp.count, 1);
+    }
+    WT_EQ(rc, -EPIPE);
+    return NULL;
+}
+
+static void *mpmc_main(void *arg)
+{
+    (void)arg;
+    memset(&mp, 0, sizeof mp);
+    WT_NONNULL(mp.c = weft_chan_new(sizeof(struct msg), 8));
+    weft_task *prod[MP_PRODUCERS], *cons[MP_CONSUMERS];
+    for (int i = 0; i < MP_CONSUMERS; i++)
+        cons[i] = wt_spawn(mp_consumer, NULL);
+    for (int i = 0; i < MP_PRODUCERS; i++)
+        prod[i] = wt_spawn(mp_producer, (void *)(uintptr_t)i);
+    WT_OK(weft_gather(prod, MP_PRODUCERS, NULL));
+    weft_chan_close(mp.c);
+    WT_OK(weft_gather(cons, MP_CONSUMERS, NULL));
+    WT_EQ(atomic_load(&mp.count), MP_PRODUCERS * MP_PER);
+    WT_EQ(atomic_load(&mp.sum), (long long)MP_PRODUCERS * MP_PER * (MP_PER - 1) / 2);
+    weft_chan_free(mp.c);
+    return NULL;
+}
+WT_TEST_1_2(mpmc)
+
+/* ---- the plain-thread bridge ----------------------------------------------------------- */
+
+enum { BRIDGE_N = WT_SCALE(20000, 20000, 2000) };
+
+struct bridge {
+    weft_chan *c;
+    atomic_int done;   /* the thread finished */
+    atomic_int errors; /* failed calls on the thread */
+    atomic_llong sum;  /* what was received */
+    atomic_int count;
+};
+
+static void *thread_sender(void *arg)
+{
+    struct bridge *b = arg;
+    for (int i = 1; i <= BRIDGE_N; i++)
+        if (weft_chan_send(b->c, &i) != 0) /* blocks this thread while full */
+            atomic_fetch_add(&b->errors, 1);
+    weft_chan_close(b->c);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+static void *task_receiver(void *arg)
+{
+    struct bridge *b = arg;
+    int x, last = 0, rc;
+    while ((rc = weft_chan_recv(b->c, &x)) == 0) {
+        WT_GT(x, last); /* one producer: each receiver sees increasing values */
+        last = x;
+        atomic_fetch_add(&b->sum, x);
+        atomic_fetch_add(&b->count, 1);
+    }
+    WT_EQ(rc, -EPIPE);
+    return NULL;
+}
+
+static void wait_thread(struct bridge *b, pthread_t th)
+{
+    uint64_t t0 = weft_now();
+    while (!atomic_load(&b->done)) { /* do not block a worker in pthread_join */
+        WT_OK(weft_sleep(WT_MS));
+        WT_LT(weft_now() - t0, 20 * WT_SEC);
+    }
+    WT_OK(pthread_join(th, NULL));
+}
+
+static void *bridge_thread_to_tasks_main(void *arg)
+{
+    (void)arg;
+    struct bridge b = {.c = weft_chan_new(sizeof(int), 4)};
+    WT_NONNULL(b.c);
+    weft_task *t[2] = {wt_spawn(task_receiver, &b), wt_spawn(task_receiver, &b)};
+    pthread_t th;
+    WT_OK(pthread_create(&th, NULL, thread_sender, &b));
+    WT_OK(weft_gather(t, 2, NULL));
+    wait_thread(&b, th);
+    WT_EQ(atomic_load(&b.errors), 0);
+    WT_EQ(atomic_load(&b.count), BRIDGE_N);
+    WT_EQ(atomic_load(&b.sum), (long long)BRIDGE_N * (BRIDGE_N + 1) / 2);
+    weft_chan_free(b.c);
+    return NULL;
+}
+WT_TEST_1_2(bridge_thread_to_tasks)
+
+static void *thread_receiver(void *arg)
+{
+    struct bridge *b = arg;
+    int x, rc;
+    while ((rc = weft_chan_recv(b->c, &x)) == 0) { /* blocks this thread while empty */
+        atomic_fetch_add(&b->sum, x);
+        atomic_fetch_add(&b->count, 1);
+    }
+    if (rc != -EPIPE)
+        atomic_fetch_add(&b->errors, 1);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+static void *task_sender(void *arg)
+{
+    struct bridge *b = arg;
+    for (int i = 1; i <= BRIDGE_N; i++)
+        WT_OK(weft_chan_send(b->c, &i));
+    return NULL;
+}
+
+static void *bridge_tasks_to_thread_main(void *arg)
+{
+    (void)arg;
+    struct bridge b = {.c = weft_chan_new(sizeof(int), 4)};
+    WT_NONNULL(b.c);
+    pthread_t th;
+    WT_OK(pthread_create(&th, NULL, thread_receiver, &b));
+    weft_task *t[2] = {wt_spawn(task_sender, &b), wt_spawn(task_sender, &b)};
+    WT_OK(weft_gather(t, 2, NULL));
+    weft_chan_close(b.c);
+    wait_thread(&b, th);
+    WT_EQ(atomic_load(&b.errors), 0);
+    WT_EQ(atomic_load(&b.count), 2 * BRIDGE_N);
+    WT_EQ(atomic_load(&b.sum), (long long)BRIDGE_N * (BRIDGE_N + 1));
+    weft_chan_free(b.c);
+    return NULL;
+}
+WT_TEST_1_2(bridge_tasks_to_thread)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bounded_fifo),
+        cmocka_unit_test(test_unbounded_grows),
+        cmocka_unit_test(test_bad_elem_size),
+        cmocka_unit_test(test_close_buffered),
+        cmocka_unit_test(test_close_releases_receivers),
+        cmocka_unit_test(test_close_releases_senders),
+        cmocka_unit_test(test_elem_sizes),
+        cmocka_unit_test(test_capacity1),
+        cmocka_unit_test(test_mpmc),
+        cmocka_unit_test(test_bridge_thread_to_tasks),
+        cmocka_unit_test(test_bridge_tasks_to_thread),
+    };
+    return WT_RUN_GROUP(tests);
+}

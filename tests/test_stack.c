@@ -1,0 +1,262 @@
+/* test_stack.c — task stacks: the configured size is usable, overflowing it gives a
+ * clear diagnostic (in a child process), and tens of thousands of tasks can hold a
+ * stack at once.
+ *
+ * The overflow runs in a fresh process: this program re-executes itself with
+ * --overflow-child, so cmocka's signal handlers are not inherited, and the parent
+ * reads the child's stderr through a pipe. */
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OVERFLOW_STACK (128 * 1024)
+
+/* ---- stack size is honoured -------------------------------------------------------- */
+
+WT_NOINLINE static unsigned use_stack(size_t bytes)
+{
+    volatile char buf[bytes]; /* VLA on the task's stack; touch every page */
+    for (size_t i = 0; i < bytes; i += 512)
+        buf[i] = (char)i;
+    unsigned sum = 0;
+    for (size_t i = 0; i < bytes; i += 4096)
+        sum += (unsigned char)buf[i];
+    return sum;
+}
+
+static void *big_user(void *arg)
+{
+    size_t bytes = (size_t)(uintptr_t)arg;
+    (void)use_stack(bytes);
+    WT_OK(weft_yield()); /* and the stack survives a switch (and a migration) */
+    (void)use_stack(bytes);
+    return (void *)1;
+}
+
+static void *big_stack_main(void *arg)
+{
+    size_t bytes = (size_t)(uintptr_t)arg;
+    weft_task *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = wt_spawn(big_user, (void *)(uintptr_t)bytes);
+    WT_OK(weft_gather(t, 4, NULL));
+    return NULL;
+}
+
+static void test_stack_size_honoured(void **state)
+{
+    (void)state;
+    for (unsigned w = 1; w <= 2; w++) {
+        /* 1 MiB configured; use 768 KiB of it. */
+        weft_config cfg = {.workers = w, .stack_size = 1024 * 1024};
+        (void)wt_run_cfg(&cfg, big_stack_main, (void *)(uintptr_t)(768 * 1024));
+        /* Default size (64 KiB, 256 KiB under sanitizers): 32 KiB is fine. */
+        cfg.stack_size = 0;
+        (void)wt_run_cfg(&cfg, big_stack_main, (void *)(uintptr_t)(32 * 1024));
+    }
+}
+
+/* ---- stack overflow diagnostic ------------------------------------------------------- */
+
+/* Recurses with 1 KiB per frame until the guard page is hit. Not static and exported
+ * (-rdynamic), so the runtime can name it in its diagnostic. */
+__attribute__((noinline, visibility("default"))) unsigned overflow_recurse(unsigned depth);
+
+__attribute__((noinline, visibility("default"))) unsigned overflow_recurse(unsigned depth)
+{
+    volatile char buf[1024];
+    buf[0] = (char)depth;
+    buf[sizeof buf - 1] = (char)(depth >> 8);
+    if (depth == UINT_MAX)
+        return buf[0];
+    /* Not a tail call: the result is used after the call returns. */
+    return overflow_recurse(depth + 1) + (unsigned)buf[depth % sizeof buf];
+}
+
+__attribute__((noinline, visibility("default"))) void *overflow_task(void *arg);
+
+__attribute__((noinline, visibility("default"))) void *overflow_task(void *arg)
+{
+    (void)arg;
+    return (void *)(uintptr_t)overflow_recurse(0);
+}
+
+static void *overflow_child_main(void *arg)
+{
+    (void)arg;
+    weft_task *t = weft_spawn(overflow_task, NULL);
+    if (t != NULL)
+        weft_join(t, NULL);
+    return NULL;
+}
+
+static int overflow_child(void)
+{
+    weft_config cfg = {.workers = 1, .stack_size = OVERFLOW_STACK};
+    int rc = weft_run(&cfg, overflow_child_main, NULL, NULL);
+    fprintf(stderr, "overflow child: weft_run returned %d: no overflow was detected\n", rc);
+    return 3;
+}
+
+/* Does `out` name the stack size, as bytes or as KiB? */
+static bool names_stack_size(const char *out)
+{
+    char bytes[32];
+    snprintf(bytes, sizeof bytes, "%d", OVERFLOW_STACK);
+    if (strstr(out, bytes))
+        return true;
+    const char *kib = "128";
+    for (const char *p = strstr(out, kib); p; p = strstr(p + 1, kib)) {
+        const char *q = p + strlen(kib);
+        while (*q == ' ')
+            q++;
+        if (*q == 'K' || *q == 'k')
+            return true;
+    }
+    return false;
+}
+
+static void test_stack_overflow_diagnostic(void **state)
+{
+    (void)state;
+    int fds[2];
+    WT_OK(pipe2(fds, O_CLOEXEC));
+    fflush(NULL);
+    pid_t pid = fork();
+    WT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        execl("/proc/self/exe", "test_stack", "--overflow-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+
+    /* Read everything the child writes, for at most 30 s. */
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap + 1);
+    WT_NONNULL(out);
+    uint64_t t0 = weft_now();
+    for (;;) {
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int left = (int)((30 * WT_SEC - (weft_now() - t0)) / WT_MS);
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (poll(&pfd, 1, left) <= 0)
+            continue;
+        if (len == cap) {
+            WT_NONNULL(out = realloc(out, (cap *= 2) + 1));
+        }
+        ssize_t n = read(fds[0], out + len, cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    WT_EQ(waitpid(pid, &status, 0), pid);
+
+    print_message("      child: %s %d; its output:\n%s\n",
+                  WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), out);
+
+    bool died = (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) ||
+                (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3 &&
+                 WEXITSTATUS(status) != 127);
+    bool weft_msg = strstr(out, "stack overflow") != NULL;
+    bool asan_msg = WT_ASAN && strstr(out, "stack-overflow") != NULL;
+    if (!died)
+        fail_msg("the child should die by SIGABRT or a nonzero exit after a stack overflow");
+    if (asan_msg && !weft_msg) {
+        /* AddressSanitizer caught the fault first; its report is accepted as is. */
+    } else {
+        if (!weft_msg)
+            fail_msg("no \"stack overflow\" in the child's stderr");
+        if (!strstr(out, "overflow_task"))
+            fail_msg("the diagnostic does not name the task's function (overflow_task)");
+        if (!names_stack_size(out))
+            fail_msg("the diagnostic does not give the stack size (%d bytes / 128 KiB)",
+                     OVERFLOW_STACK);
+    }
+    free(out);
+}
+
+/* ---- many live stacks ------------------------------------------------------------------ */
+
+enum { MANY = WT_SCALE(50000, 50000, 2000) };
+static atomic_int many_ready;
+
+static void *many_waiter(void *arg)
+{
+    weft_chan *c = arg;
+    int v = 0;
+    atomic_fetch_add(&many_ready, 1);
+    WT_OK(weft_chan_recv(c, &v));
+    return (void *)(uintptr_t)v;
+}
+
+static void *many_tasks_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&many_ready, 0);
+    weft_chan *c = weft_chan_new(sizeof(int), 0);
+    WT_NONNULL(c);
+    weft_task **t = malloc(MANY * sizeof *t);
+    unsigned char *seen = calloc(MANY + 1, 1);
+    WT_NONNULL(t);
+    WT_NONNULL(seen);
+    for (int i = 0; i < MANY; i++)
+        t[i] = wt_spawn(many_waiter, c);
+    uint64_t t0 = weft_now();
+    while (atomic_load(&many_ready) < MANY) {
+        WT_OK(weft_sleep(WT_MS));
+        if (weft_now() - t0 > 30 * WT_SEC)
+            fail_msg("only %d of %d tasks started", atomic_load(&many_ready), MANY);
+    }
+    /* Every one of them has run (so holds a stack) and none has finished. */
+    WT_GE(weft__tasks_live(), (size_t)MANY + 1);
+    for (int i = 1; i <= MANY; i++)
+        WT_OK(weft_chan_send(c, &i));
+    long long sum = 0;
+    for (int i = 0; i < MANY; i++) {
+        void *r = NULL;
+        WT_OK(weft_join(t[i], &r));
+        uintptr_t v = (uintptr_t)r;
+        WT_TRUE(v >= 1 && v <= MANY);
+        WT_EQ(seen[v], 0);
+        seen[v] = 1;
+        sum += (long long)v;
+    }
+    WT_EQ(sum, (long long)MANY * (MANY + 1) / 2);
+    free(seen);
+    free(t);
+    weft_chan_free(c);
+    return NULL;
+}
+
+static void test_many_live_stacks(void **state)
+{
+    (void)state;
+    print_message("      %d tasks blocked at once\n", MANY);
+    wt_run_1_2(many_tasks_main, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
+        return overflow_child();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stack_size_honoured),
+        cmocka_unit_test(test_stack_overflow_diagnostic),
+        cmocka_unit_test(test_many_live_stacks),
+    };
+    return WT_RUN_GROUP(tests);
+}
