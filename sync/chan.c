@@ -18,7 +18,9 @@
  *     Receivers do the same for waiting senders.
  *  3. Direct hand-over: a sender that sees a waiting receiver while the ring is empty
  *     copies the element straight into the receiver's buffer under the lock (res 0), no
- *     trip through the ring. Requiring an empty ring keeps each producer's order.
+ *     trip through the ring. Requiring an empty ring keeps each producer's order. The
+ *     ring stays empty, so a sender that was woken to use free space and handed over
+ *     instead wakes the next waiting sender: otherwise that space would go unnoticed.
  *  4. An interrupted waiter (cancel, deadline) retakes the lock: if it was not fired it
  *     leaves the queue and nothing happened; if it was handed an element the operation
  *     stands; if it was only told RETRY it passes that on to the next waiter.
@@ -81,7 +83,8 @@ static int ring_push(weft_chan *c, const void *elem)
         } else if (d < 0) {
             /* The slot still holds last lap's element: full, or a consumer is between
              * its CAS and its store (step 6). */
-            if (pos - atomic_load(&c->head) >= c->cap)
+            /* Signed: pos may be stale, and head may have passed it meanwhile. */
+            if ((int64_t)(pos - atomic_load(&c->head)) >= (int64_t)c->cap)
                 return -EAGAIN;
             __builtin_ia32_pause();
             pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
@@ -288,6 +291,10 @@ int weft_chan_send(weft_chan *c, const void *elem)
             weft__spin_unlock(&c->lock);
             if (r) {
                 weft__waiter_fire(r, 0);
+                /* The ring is empty, yet senders may wait: one of them was told RETRY
+                 * ("there is space") and we may be that one, having used the hand-over
+                 * instead. Pass the news on so the space is not forgotten. */
+                wake_one(c, &c->sendq, &c->nsendw);
                 return 0;
             }
         }
