@@ -78,7 +78,7 @@ static weft_task *steal_round(weft__rt *rt, weft__worker *w)
             (t = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire)))
             return t;
     }
-    return weft__inject_pop();
+    return weft__inject_pop_batch(w);
 }
 
 static bool work_visible(weft__rt *rt)

@@ -270,6 +270,8 @@ weft_task *weft__runq_steal(weft__worker *w, weft__worker *victim);
 void weft__inject_push(weft_task *t);
 void weft__inject_push_batch(weft_task *head, weft_task *tail, size_t n);
 weft_task *weft__inject_pop(void);
+/* Pops one task to run and moves a fair share more into w's local queue. */
+weft_task *weft__inject_pop_batch(weft__worker *w);
 size_t weft__inject_len(void);
 
 /* ---- workers (worker.c, idle.c) --------------------------------------------------- */

@@ -146,4 +146,39 @@ weft_task *weft__inject_pop(void)
     return t;
 }
 
+weft_task *weft__inject_pop_batch(weft__worker *w)
+{
+    size_t len = atomic_load_explicit(&inj.len, memory_order_relaxed);
+    if (len == 0)
+        return NULL;
+    /* Take a fair share (Go's globrunqget): up to half the local queue's room, so one
+     * lock serves many tasks instead of one. */
+    weft__rt *rt = weft__rt_cur;
+    size_t share = len / (rt ? rt->nworkers : 1) + 1;
+    size_t room = (WEFT_RUNQ_SIZE - 1 - weft__runq_len(&w->runq)) / 2;
+    if (share > room + 1)
+        share = room + 1;
+    pthread_mutex_lock(&inj.lock);
+    weft_task *first = inj.head, *t = first;
+    size_t n = 0;
+    while (t && n < share) {
+        t = t->qnext;
+        n++;
+    }
+    inj.head = t;
+    if (!t)
+        inj.tail = NULL;
+    if (n)
+        atomic_fetch_sub(&inj.len, n);
+    pthread_mutex_unlock(&inj.lock);
+    if (!first)
+        return NULL;
+    for (t = first->qnext; n > 1; n--) {
+        weft_task *nx = t->qnext;
+        weft__runq_push(w, t);
+        t = nx;
+    }
+    return first;
+}
+
 size_t weft__inject_len(void) { return atomic_load(&inj.len); }

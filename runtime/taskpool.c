@@ -68,10 +68,15 @@ static bool slab_grow(void)
     tslab *s = weft__alloc(sizeof *s);
     if (!s)
         return false;
-    memset(s, 0, sizeof *s);
+    /* No memset: spawn initialises every field; only what a scan or a stale waker may
+     * read before that (state, jstate, sanitizer fiber) is set here. */
     for (int i = SLAB_TASKS - 1; i >= 0; i--) {
         weft_task *t = &s->tasks[i];
         atomic_init(&t->state, WEFT_TS_FREE);
+        atomic_init(&t->jstate, WEFT_J_NONE);
+#if defined(WEFT_TSAN)
+        t->tsan_fiber = NULL;
+#endif
         t->pool_next = g.free;
         g.free = t;
     }

@@ -234,13 +234,13 @@ weft_task *weft__find_work(weft__worker *w)
 {
     uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
     weft_task *t;
-    if (tick % GLOBAL_INTERVAL == 0 && (t = weft__inject_pop()))
+    if (tick % GLOBAL_INTERVAL == 0 && (t = weft__inject_pop_batch(w)))
         return t;
     if (w->timers.len && tick % TIMER_INTERVAL == 0)
         weft__timers_run(w, weft_now());
     if ((t = find_local(w, tick)))
         return t;
-    if ((t = weft__inject_pop()))
+    if ((t = weft__inject_pop_batch(w)))
         return t;
     if (w->timers.len) {
         weft__timers_run(w, weft_now());
