@@ -36,6 +36,9 @@ enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, LIFO_MAX = 16 };
  * The shared library is small enough to fit the static TLS reserve when dlopened. */
 static __thread weft__worker *tls_worker __attribute__((tls_model("initial-exec")));
 static __thread unsigned tls_lifo_streak __attribute__((tls_model("initial-exec")));
+/* The scheduler runs on the worker's own stack and never migrates, so it may keep its
+ * thread's errno address instead of calling __errno_location twice per switch. */
+static __thread int *tls_errno __attribute__((tls_model("initial-exec")));
 
 weft__worker *weft__worker_self(void)
 {
@@ -132,7 +135,7 @@ static void run_task(weft__worker *w, weft_task *t)
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    errno = t->saved_errno;
+    *tls_errno = t->saved_errno;
 #if defined(WEFT_VALGRIND)
     unsigned vg = VALGRIND_STACK_REGISTER(t->stack->lo, t->stack->lo + weft__stack_size());
 #endif
@@ -149,7 +152,7 @@ static void run_task(weft__worker *w, weft_task *t)
 #if defined(WEFT_VALGRIND)
     VALGRIND_STACK_DEREGISTER(vg);
 #endif
-    t->saved_errno = errno;
+    t->saved_errno = *tls_errno;
     atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 
     switch (w->sw_reason) {
@@ -256,6 +259,7 @@ weft_task *weft__idle(weft__worker *w);
 void weft__worker_loop(weft__worker *w)
 {
     weft__rt *rt = weft__rt_cur;
+    tls_errno = &errno;
     for (;;) {
         weft_task *t = weft__find_work(w);
         if (!t)

@@ -126,6 +126,14 @@ static int ring_pop(weft_chan *c, void *elem)
     return 0;
 }
 
+/* Waiter counters change only under the lock. Increments are seq_cst RMWs (they are
+ * the registrant's half of step 1's handshake); decrements need no ordering. */
+static inline void count_down(_Atomic uint32_t *n)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+}
+
 /* Fires one waiter of q with RETRY when its counter says someone waits (step 2). */
 static void wake_one(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n)
 {
@@ -134,7 +142,7 @@ static void wake_one(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n)
     weft__spin_lock(&c->lock);
     weft__waiter *w = weft__waitq_pop(q);
     if (w)
-        atomic_fetch_sub(n, 1);
+        count_down(n);
     weft__spin_unlock(&c->lock);
     if (w)
         weft__waiter_fire(w, RETRY);
@@ -249,9 +257,9 @@ static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter
     if (!atomic_load(&w->fired)) {
         weft__waitq_remove(q, w);
         if (n)
-            atomic_fetch_sub(n, 1);
+            count_down(n);
     } else if (w->res == RETRY && n && (pass = weft__waitq_pop(q))) {
-        atomic_fetch_sub(n, 1);
+        count_down(n);
     }
     weft__spin_unlock(&c->lock);
     if (pass)
@@ -285,7 +293,7 @@ int weft_chan_send(weft_chan *c, const void *elem)
             weft__spin_lock(&c->lock);
             uint64_t t = atomic_load(&c->tail);
             if (!(t & CLOSED) && t == atomic_load(&c->head) && (r = weft__waitq_pop(&c->recvq))) {
-                atomic_fetch_sub(&c->nrecvw, 1);
+                count_down(&c->nrecvw);
                 memcpy(r->elem, elem, c->esize);
             }
             weft__spin_unlock(&c->lock);
@@ -313,7 +321,7 @@ int weft_chan_send(weft_chan *c, const void *elem)
         rc = ring_push(c, elem);
         if (rc != -EAGAIN) {
             weft__waitq_remove(&c->sendq, &w);
-            atomic_fetch_sub(&c->nsendw, 1);
+            count_down(&c->nsendw);
             weft__spin_unlock(&c->lock);
             if (rc == 0)
                 wake_one(c, &c->recvq, &c->nrecvw);
@@ -363,7 +371,7 @@ int weft_chan_recv(weft_chan *c, void *elem)
         rc = ring_pop(c, elem);
         if (rc != -EAGAIN) {
             weft__waitq_remove(&c->recvq, &w);
-            atomic_fetch_sub(&c->nrecvw, 1);
+            count_down(&c->nrecvw);
             weft__spin_unlock(&c->lock);
             if (rc == 0)
                 wake_one(c, &c->sendq, &c->nsendw);
