@@ -19,6 +19,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define STACK_REGISTER(lo, hi) ((void)VALGRIND_STACK_REGISTER(lo, hi))
+#else
+#define STACK_REGISTER(lo, hi) ((void)0)
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -105,6 +112,8 @@ static weft__stack *slab_new(void)
         }
         s->desc[i].lo = guard + g.page;
         s->desc[i].next = NULL;
+        /* Valgrind learns each stack once (a few instructions when not under it). */
+        STACK_REGISTER(s->desc[i].lo, s->desc[i].lo + g.size);
     }
     s->base = base;
     g.slabs[n] = s;

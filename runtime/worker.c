@@ -25,10 +25,6 @@
 #if defined(WEFT_TSAN)
 #include <sanitizer/tsan_interface.h>
 #endif
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define WEFT_VALGRIND 1
-#endif
 
 enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, LIFO_MAX = 16 };
 
@@ -136,9 +132,6 @@ static void run_task(weft__worker *w, weft_task *t)
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     *tls_errno = t->saved_errno;
-#if defined(WEFT_VALGRIND)
-    unsigned vg = VALGRIND_STACK_REGISTER(t->stack->lo, t->stack->lo + weft__stack_size());
-#endif
 #if defined(WEFT_ASAN)
     __sanitizer_start_switch_fiber(&w->asan_fake, t->stack->lo, weft__stack_size());
 #endif
@@ -148,9 +141,6 @@ static void run_task(weft__worker *w, weft_task *t)
     weft__ctx_switch(&w->sched_sp, t->sp, t);
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(w->asan_fake, NULL, NULL);
-#endif
-#if defined(WEFT_VALGRIND)
-    VALGRIND_STACK_DEREGISTER(vg);
 #endif
     t->saved_errno = *tls_errno;
     atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
