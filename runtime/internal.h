@@ -112,8 +112,11 @@ enum {
     WEFT_TS_FREE = 6,             /* back in the task pool */
 };
 
-/* Join states: jstate is 0, DETACHED, DONE, or the joiner (a task, or a thread waiter
- * tagged with bit 0). */
+/* Join states: jstate is 0, DETACHED, DONE, SET, or the joiner: a task, a thread's
+ * weft__waiter tagged with bit 0, or a gather's weft__countdown tagged with bit 1.
+ * Pointers are at least 8-aligned and above 4096, so they never collide with states. */
+#define WEFT_J_THREAD ((uintptr_t)1)
+#define WEFT_J_COUNT ((uintptr_t)2)
 #define WEFT_J_NONE ((uintptr_t)0)
 #define WEFT_J_DETACHED ((uintptr_t)2)
 #define WEFT_J_DONE ((uintptr_t)4)
@@ -138,8 +141,9 @@ struct weft_task {
     weft__timer *timer;      /* armed timer of the current wait */
     uint64_t timer_st;       /* its armed state word (timer.c) */
     _Atomic uintptr_t jstate;
-    weft_task *qnext;        /* injection queue / set lists */
-    weft_task *qprev;
+    weft_task *qnext;        /* injection queue, or a set's done list */
+    weft_task *snext;        /* a set's pending list (a pending member may also sit in */
+    weft_task *sprev;        /* the injection queue, so it needs links of its own) */
     weft_set *set;           /* owning set, or NULL */
     weft_task *pool_next;    /* task pool free list */
 #if defined(WEFT_ASAN)
@@ -199,6 +203,13 @@ void weft__waiter_fire(weft__waiter *w, int res);
  * its list (under its lock) on an interruption, re-checking fired there. Plain threads
  * wait on the futex and are never interrupted. */
 int weft__waiter_wait(weft__waiter *w);
+
+/* One waiter for many tasks (weft_gather): each finishing task decrements pending; the
+ * one that reaches zero fires w. */
+typedef struct weft__countdown {
+    _Atomic size_t pending;
+    weft__waiter w;
+} weft__countdown;
 
 /* Intrusive FIFO of waiters. */
 typedef struct weft__waitq {

@@ -181,4 +181,4 @@ weft_task *weft__inject_pop_batch(weft__worker *w)
     return first;
 }
 
-size_t weft__inject_len(void) { return atomic_load(&inj.len); }
+size_t weft__inject_len(void) { return atomic_load_explicit(&inj.len, memory_order_relaxed); }

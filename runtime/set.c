@@ -14,7 +14,7 @@
 
 struct weft_set {
     weft__spin lock;
-    weft_task *pending; /* doubly linked through qnext/qprev */
+    weft_task *pending; /* doubly linked through snext/sprev */
     weft_task *done_head, *done_tail;
     size_t npending, ndone;
     weft__waitq waiters;
@@ -44,10 +44,10 @@ size_t weft_set_len(const weft_set *s)
 
 static void pending_link(weft_set *s, weft_task *t)
 {
-    t->qprev = NULL;
-    t->qnext = s->pending;
+    t->sprev = NULL;
+    t->snext = s->pending;
     if (s->pending)
-        s->pending->qprev = t;
+        s->pending->sprev = t;
     s->pending = t;
     s->npending++;
 }
@@ -110,17 +110,17 @@ void weft__set_member_done(weft_task *t)
 {
     weft_set *s = t->set;
     weft__spin_lock(&s->lock);
-    if (t->qprev)
-        t->qprev->qnext = t->qnext;
+    if (t->sprev)
+        t->sprev->snext = t->snext;
     else
-        s->pending = t->qnext;
-    if (t->qnext)
-        t->qnext->qprev = t->qprev;
+        s->pending = t->snext;
+    if (t->snext)
+        t->snext->sprev = t->sprev;
     s->npending--;
     done_append(s, t);
     if (s->group && is_failure(t->status) && !s->failed) {
         s->failed = t->status;
-        for (weft_task *m = s->pending; m; m = m->qnext)
+        for (weft_task *m = s->pending; m; m = m->snext)
             weft_cancel(m);
     }
     weft__waiter *w = weft__waitq_pop(&s->waiters);
@@ -177,7 +177,7 @@ void weft_set_cancel(weft_set *s)
     if (!s)
         return;
     weft__spin_lock(&s->lock);
-    for (weft_task *m = s->pending; m; m = m->qnext)
+    for (weft_task *m = s->pending; m; m = m->snext)
         weft_cancel(m);
     weft__spin_unlock(&s->lock);
 }
@@ -227,14 +227,61 @@ int weft_set_free(weft_set *s)
     return rc;
 }
 
+/* Registers one countdown on tasks[0..k) and waits until all have finished: one park
+ * for the lot instead of one per task. Returns k (registration stops at a handle that
+ * is not joinable; the caller joins the rest one by one) and, in *intr, the caller's
+ * interruption if it had one (the tasks were then cancelled and still waited for). */
+static size_t gather_wait(weft_task *self, weft_task *const *tasks, size_t n, int *intr)
+{
+    weft__countdown cd = {.w = {.task = self}};
+    atomic_init(&cd.pending, n + 1); /* +1: our own guard, dropped after registering */
+    size_t k = 0;
+    for (; k < n; k++) {
+        uintptr_t exp = WEFT_J_NONE;
+        if (atomic_compare_exchange_strong(&tasks[k]->jstate, &exp, (uintptr_t)&cd | WEFT_J_COUNT))
+            continue;
+        if (exp != WEFT_J_DONE)
+            break; /* already joined, detached or in a set */
+        atomic_fetch_sub(&cd.pending, 1);
+    }
+    /* Tasks never registered count as finished. */
+    if (atomic_fetch_sub(&cd.pending, 1 + (n - k)) == 1 + (n - k))
+        return k;
+    int rc = weft__waiter_wait(&cd.w);
+    if (rc) {
+        *intr = rc;
+        for (size_t i = 0; i < k; i++)
+            weft_cancel(tasks[i]);
+        bool outer = self->nointr;
+        self->nointr = true;
+        weft__waiter_wait(&cd.w);
+        self->nointr = outer;
+    }
+    return k;
+}
+
 int weft_gather(weft_task *const *tasks, size_t n, void **results)
 {
     if (!tasks && n)
         return -EINVAL;
     weft_task *self = weft__task_self();
+    int first = 0, intr = 0;
+    size_t i = 0;
+    if (self && n > 1) {
+        size_t k = gather_wait(self, tasks, n, &intr);
+        for (; i < k; i++) { /* all DONE: joining frees without waiting */
+            int rc = weft_join(tasks[i], results ? &results[i] : NULL);
+            if (rc && !first)
+                first = rc;
+        }
+        if (intr) /* the rest, if any, are cancelled too */
+            for (size_t j = k; j < n; j++)
+                weft_cancel(tasks[j]);
+    }
     bool outer = self ? self->nointr : false;
-    int first = 0;
-    for (size_t i = 0; i < n; i++) {
+    if (intr)
+        self->nointr = true;
+    for (; i < n; i++) {
         int rc = weft_join(tasks[i], results ? &results[i] : NULL);
         if (rc && !first)
             first = rc;
@@ -247,5 +294,5 @@ int weft_gather(weft_task *const *tasks, size_t n, void **results)
     }
     if (self)
         self->nointr = outer;
-    return first;
+    return intr ? intr : first;
 }

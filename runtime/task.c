@@ -40,7 +40,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     t->deadline = UINT64_MAX;
     t->timer = NULL;
     atomic_store_explicit(&t->jstate, WEFT_J_NONE, memory_order_relaxed);
-    t->qnext = t->qprev = NULL;
+    t->qnext = t->snext = t->sprev = NULL;
     t->set = NULL;
     weft__san_task_created(t);
     if (set)
@@ -99,11 +99,11 @@ int weft_yield(void)
     if (rc)
         return rc;
     weft__worker *w = t->w;
-    /* Nothing else is runnable here: keep running, as asyncio.sleep(0) does with an
-     * empty ready queue. Every 64th yield still goes through the scheduler so timers
-     * and the injection queue are polled. */
+    /* Nothing else is runnable here (next slot, local queue, injection queue): keep
+     * running, as asyncio.sleep(0) does with an empty ready queue. Every 64th yield
+     * still goes through the scheduler so timers and completions are polled. */
     if (!atomic_load_explicit(&w->next, memory_order_relaxed) && !weft__runq_len(&w->runq) &&
-        (++w->yield_fast & 63) != 0)
+        !weft__inject_len() && (++w->yield_fast & 63) != 0)
         return 0;
     weft__switch_out(t, WEFT_SW_YIELD);
     return 0;
@@ -166,7 +166,7 @@ int weft_join(weft_task *t, void **result)
         if (!self) {
             weft__waiter tw = {.task = NULL};
             uintptr_t exp = WEFT_J_NONE;
-            if (atomic_compare_exchange_strong(&t->jstate, &exp, (uintptr_t)&tw | 1))
+            if (atomic_compare_exchange_strong(&t->jstate, &exp, (uintptr_t)&tw | WEFT_J_THREAD))
                 weft__waiter_wait(&tw);
         } else {
             uintptr_t exp = WEFT_J_NONE;
@@ -207,10 +207,17 @@ void weft__task_finish(weft__worker *w, weft_task *t)
         weft__set_member_done(t);
         return;
     }
-    if (old == WEFT_J_DETACHED)
+    if (old == WEFT_J_DETACHED) {
         weft__task_free(w, t);
-    else if (old & 1)
-        weft__waiter_fire((weft__waiter *)(old & ~(uintptr_t)1), 0);
-    else if (old != WEFT_J_NONE)
+    } else if (old == WEFT_J_NONE) {
+        /* the handle's owner will find DONE */
+    } else if (old & WEFT_J_THREAD) {
+        weft__waiter_fire((weft__waiter *)(old & ~WEFT_J_THREAD), 0);
+    } else if (old & WEFT_J_COUNT) {
+        weft__countdown *cd = (weft__countdown *)(old & ~WEFT_J_COUNT);
+        if (atomic_fetch_sub(&cd->pending, 1) == 1)
+            weft__waiter_fire(&cd->w, 0);
+    } else {
         weft__unpark((weft_task *)old);
+    }
 }

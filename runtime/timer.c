@@ -10,6 +10,8 @@
  *    top, or compacts the heap when more than half of it is dead.
  * 4. A fired timer unparks its task; the woken task re-checks the clock itself, so a
  *    stale fire is only a spurious wake-up.
+ * 5. Timers fire in deadline order into the local queue, and no further than it has
+ *    room, so tasks woken together run in deadline order.
  */
 #include "runtime/internal.h"
 
@@ -191,6 +193,11 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
 {
     weft__timers *ts = &w->timers;
     while (ts->len && ts->heap[0]->when <= now) {
+        /* Woken tasks go to the back of the local queue in deadline order. When it is
+         * full, stop: an overflow would move older tasks behind newer ones, and the
+         * rest fire in order on the next pass, once the queue has drained. */
+        if (weft__runq_len(&w->runq) >= WEFT_RUNQ_SIZE - 1)
+            break;
         weft__timer *n = ts->heap[0];
         heap_remove(ts, n);
         uint64_t st = atomic_load(&n->st);

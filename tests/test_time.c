@@ -124,11 +124,14 @@ struct sleeper {
     uint64_t step;
 };
 
+static atomic_int n_sleeping;
+
 static void *ordered_sleeper(void *arg)
 {
     struct sleeper *s = arg;
     uint64_t d = (s->rank + 1) * s->step;
     uint64_t deadline = weft_now() + d;
+    atomic_fetch_add(&n_sleeping, 1);
     WT_OK(weft_sleep(d));
     if (weft_now() < deadline)
         atomic_fetch_add(&woke_early, 1);
@@ -175,11 +178,15 @@ static void *wake_order_batched_main(void *arg)
     weft_task *t[N];
     atomic_store(&wake_ix, 0);
     atomic_store(&woke_early, 0);
+    atomic_store(&n_sleeping, 0);
     for (unsigned i = 0; i < N; i++) {
         sl[i] = (struct sleeper){.rank = (i * 7) % N, .step = WT_MS};
         t[i] = wt_spawn(ordered_sleeper, &sl[i]);
     }
-    WT_OK(weft_yield()); /* they all run up to their weft_sleep */
+    /* Let them all run up to their weft_sleep. One yield is not always enough: with
+     * small run queues (WEFT_SMALL_QUEUES) most of them wait in the injection queue. */
+    while (atomic_load(&n_sleeping) < (int)N)
+        WT_OK(weft_yield());
     WT_EQ(atomic_load(&wake_ix), 0);
     wt_spin_ns(60 * WT_MS);
     WT_OK(weft_gather(t, N, NULL));
