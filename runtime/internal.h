@@ -377,6 +377,8 @@ weft_task *weft__find_work(weft__worker *w);
 
 void weft__monitor_start(void);
 void weft__monitor_stop(void);
+/* A worker is about to park: end the monitor's slow sleep (monitor.c). */
+void weft__monitor_poke(void);
 const char *weft__symbol(const void *addr, char *buf, size_t len);
 
 /* Sanitizer fiber hooks, around every switch (research/design.md §3). */
