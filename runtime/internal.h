@@ -25,6 +25,7 @@
 #include "weft.h"
 
 #include <ck_ring.h>
+#include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -181,8 +182,16 @@ void weft__unpark(weft_task *t);
 void weft__unpark_fifo(weft_task *t);
 
 /* 0, -ECANCELED or -ETIMEDOUT: whether the calling task must stop waiting. Reads the
- * clock only when a deadline is set. */
-int weft__interrupted(weft_task *t);
+ * clock only when a deadline is set. Inline: every channel operation asks. */
+int weft__deadline_passed(weft_task *t);
+static inline int weft__interrupted(weft_task *t)
+{
+    if (t->nointr)
+        return 0;
+    if (atomic_load_explicit(&t->cancelled, memory_order_relaxed))
+        return -ECANCELED;
+    return t->deadline != UINT64_MAX ? weft__deadline_passed(t) : 0;
+}
 
 /* A waiter record, on the waiting side's stack. For a plain thread, task is NULL and
  * the thread sleeps on the futex word `fired`. */

@@ -98,7 +98,8 @@ static void *monitor_main(void *arg)
                 fprintf(stderr,
                         "weft: task %s has run for %llu ms on worker %u without suspending "
                         "(WEFT_SLOW_MS=%llu); it blocks every task queued there\n",
-                        weft__symbol((const void *)cur->fn, name, sizeof name),
+                        weft__symbol((const void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED), name,
+                                     sizeof name),
                         (unsigned long long)((now - s[i].since) / 1000000u), i,
                         (unsigned long long)(rt->slow_ns / 1000000u));
                 s[i].reported = true;

@@ -76,16 +76,7 @@ static inline void unpark(weft_task *t, bool lifo)
 void weft__unpark(weft_task *t) { unpark(t, true); }
 void weft__unpark_fifo(weft_task *t) { unpark(t, false); }
 
-int weft__interrupted(weft_task *t)
-{
-    if (t->nointr)
-        return 0;
-    if (atomic_load_explicit(&t->cancelled, memory_order_relaxed))
-        return -ECANCELED;
-    if (t->deadline != UINT64_MAX && weft_now() >= t->deadline)
-        return -ETIMEDOUT;
-    return 0;
-}
+int weft__deadline_passed(weft_task *t) { return weft_now() >= t->deadline ? -ETIMEDOUT : 0; }
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
 {

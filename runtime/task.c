@@ -33,7 +33,8 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     t->nointr = false;
     t->status = 0;
     t->saved_errno = 0;
-    t->fn = fn;
+    /* Relaxed atomic: the monitor thread may read fn of a reused task object. */
+    __atomic_store_n(&t->fn, fn, __ATOMIC_RELAXED);
     t->arg = arg;
     t->result = NULL;
     t->stack = NULL;

@@ -58,6 +58,24 @@ struct weft_chan {
     char *ubuf;
 };
 
+/* Element copies: the common sizes as fixed-size copies the compiler inlines. */
+static inline void copy_elem(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 4:
+        __builtin_memcpy(dst, src, 4);
+        break;
+    case 8:
+        __builtin_memcpy(dst, src, 8);
+        break;
+    case 16:
+        __builtin_memcpy(dst, src, 16);
+        break;
+    default:
+        memcpy(dst, src, n);
+    }
+}
+
 /* ---- the lock-free ring (bounded) --------------------------------------------------- */
 
 static inline slot *slot_at(weft_chan *c, uint64_t pos)
@@ -92,7 +110,7 @@ static int ring_push(weft_chan *c, const void *elem)
             pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
         }
     }
-    memcpy(s->data, elem, c->esize);
+    copy_elem(s->data, elem, c->esize);
     /* release: the element before the turn passes to consumers */
     atomic_store_explicit(&s->seq, 2 * pos + 1, memory_order_release);
     return 0;
@@ -120,7 +138,7 @@ static int ring_pop(weft_chan *c, void *elem)
             pos = atomic_load_explicit(&c->head, memory_order_relaxed);
         }
     }
-    memcpy(elem, s->data, c->esize);
+    copy_elem(elem, s->data, c->esize);
     /* release: we are done reading before producers may refill the slot */
     atomic_store_explicit(&s->seq, 2 * (pos + c->cap), memory_order_release);
     return 0;
@@ -179,7 +197,7 @@ static int usend_locked(weft_chan *c, const void *elem, weft__waiter **wake)
         return -EPIPE;
     weft__waiter *r = weft__waitq_pop(&c->recvq);
     if (r) {
-        memcpy(r->elem, elem, c->esize);
+        copy_elem(r->elem, elem, c->esize);
         *wake = r;
         return 0;
     }
@@ -294,7 +312,7 @@ int weft_chan_send(weft_chan *c, const void *elem)
             uint64_t t = atomic_load(&c->tail);
             if (!(t & CLOSED) && t == atomic_load(&c->head) && (r = weft__waitq_pop(&c->recvq))) {
                 count_down(&c->nrecvw);
-                memcpy(r->elem, elem, c->esize);
+                copy_elem(r->elem, elem, c->esize);
             }
             weft__spin_unlock(&c->lock);
             if (r) {

@@ -1,0 +1,132 @@
+/* test_debug.c — WEFT_DEBUG aids: the report of tasks never joined nor detached, and the
+ * warning about a task that runs WEFT_SLOW_MS without suspending. Each case runs this
+ * program again as a child with the environment under test and reads its stderr. */
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Exported so the runtime can name them through dladdr. */
+__attribute__((noinline, visibility("default"))) void *forgotten_task(void *arg);
+__attribute__((noinline, visibility("default"))) void *hog_task(void *arg);
+
+void *forgotten_task(void *arg) { return arg; }
+
+/* Runs 150 ms without suspending: a blocking call in disguise. */
+void *hog_task(void *arg)
+{
+    uint64_t t0 = weft_now();
+    while (weft_now() - t0 < 150 * WT_MS)
+        ;
+    return arg;
+}
+
+static void *child_main(void *arg)
+{
+    (void)arg;
+    (void)weft_spawn(forgotten_task, NULL); /* the handle is dropped on purpose */
+    weft_task *h = weft_spawn(hog_task, NULL);
+    if (h)
+        weft_join(h, NULL);
+    return NULL;
+}
+
+static int child(void)
+{
+    weft_config cfg = {.workers = 2};
+    int rc = weft_run(&cfg, child_main, NULL, NULL);
+    return rc == 0 ? 0 : 3;
+}
+
+/* Runs this program as a child with WEFT_DEBUG=debug (NULL: unset) and WEFT_SLOW_MS=50;
+ * returns its stderr (malloc'ed) and exit status. */
+static char *run_child(const char *debug, int *status)
+{
+    int fds[2];
+    WT_OK(pipe2(fds, O_CLOEXEC));
+    fflush(NULL);
+    pid_t pid = fork();
+    WT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        if (debug)
+            setenv("WEFT_DEBUG", debug, 1);
+        else
+            unsetenv("WEFT_DEBUG");
+        setenv("WEFT_SLOW_MS", "50", 1);
+        execl("/proc/self/exe", "test_debug", "--child", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap + 1);
+    WT_NONNULL(out);
+    uint64_t t0 = weft_now();
+    for (;;) {
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int left = (int)((30 * WT_SEC - (weft_now() - t0)) / WT_MS);
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (poll(&pfd, 1, left) <= 0)
+            continue;
+        if (len == cap)
+            WT_NONNULL(out = realloc(out, (cap *= 2) + 1));
+        ssize_t n = read(fds[0], out + len, cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    close(fds[0]);
+    WT_EQ(waitpid(pid, status, 0), pid);
+    return out;
+}
+
+static void test_debug_reports(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_child("1", &status);
+    print_message("      child stderr:\n%s", out);
+    WT_TRUE(WIFEXITED(status));
+    WT_EQ(WEXITSTATUS(status), 0);
+    if (!strstr(out, "task forgotten_task was never joined nor detached"))
+        fail_msg("no report naming forgotten_task as never joined");
+    if (!strstr(out, "task hog_task has run for"))
+        fail_msg("no slow-task warning naming hog_task");
+    if (strstr(out, "hog_task was never joined"))
+        fail_msg("hog_task was joined, yet reported");
+    free(out);
+}
+
+static void test_quiet_without_debug(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_child(NULL, &status);
+    WT_TRUE(WIFEXITED(status));
+    WT_EQ(WEXITSTATUS(status), 0);
+    if (strstr(out, "never joined") || strstr(out, "has run for"))
+        fail_msg("debug output without WEFT_DEBUG:\n%s", out);
+    free(out);
+    out = run_child("0", &status);
+    if (strstr(out, "never joined") || strstr(out, "has run for"))
+        fail_msg("WEFT_DEBUG=0 still reports:\n%s", out);
+    free(out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--child") == 0)
+        return child();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_debug_reports),
+        cmocka_unit_test(test_quiet_without_debug),
+    };
+    return WT_RUN_GROUP(tests);
+}
