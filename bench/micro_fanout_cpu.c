@@ -72,14 +72,14 @@ void bench_fanout_cpu(unsigned workers)
         fc_sink[i * 8] = 0;
     uint64_t t1 = fc_run(1);
     if (fc_sink[0] != ref)
-        bench_fail("fanout_cpu: task 0 computed %llu, want %llu",
-                   (unsigned long long)fc_sink[0], (unsigned long long)ref);
+        bench_fail("fanout_cpu: task 0 computed %llu, want %llu", (unsigned long long)fc_sink[0],
+                   (unsigned long long)ref);
     for (int i = 0; i < FC_TASKS; i++)
         fc_sink[i * 8] = 0;
     uint64_t t2 = fc_run(2);
     if (fc_sink[0] != ref)
-        bench_fail("fanout_cpu: task 0 computed %llu, want %llu",
-                   (unsigned long long)fc_sink[0], (unsigned long long)ref);
+        bench_fail("fanout_cpu: task 0 computed %llu, want %llu", (unsigned long long)fc_sink[0],
+                   (unsigned long long)ref);
     bench_out("fanout_cpu_w1", 1, (double)t1 / 1e6, "ms");
     bench_out("fanout_cpu_w2", 2, (double)t2 / 1e6, "ms");
     bench_out("fanout_cpu", 2, (double)t1 / (double)t2, "speedup_x");

@@ -22,10 +22,14 @@ struct bench {
 };
 
 static const struct bench benches[] = {
-    {"spawn_join", bench_spawn_join},   {"yield", bench_yield},
-    {"yield_switch", bench_yield_switch}, {"pingpong", bench_pingpong},
-    {"skynet", bench_skynet},           {"chan_mpmc", bench_chan_mpmc},
-    {"fanout_cpu", bench_fanout_cpu},   {"idle_memory", bench_idle_memory},
+    {"spawn_join", bench_spawn_join},
+    {"yield", bench_yield},
+    {"yield_switch", bench_yield_switch},
+    {"pingpong", bench_pingpong},
+    {"skynet", bench_skynet},
+    {"chan_mpmc", bench_chan_mpmc},
+    {"fanout_cpu", bench_fanout_cpu},
+    {"idle_memory", bench_idle_memory},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 

@@ -3,10 +3,10 @@
 #ifndef WEFT_H
 #define WEFT_H
 
+#include "weft/chan.h"
 #include "weft/common.h"
 #include "weft/runtime.h"
 #include "weft/task.h"
 #include "weft/time.h"
-#include "weft/chan.h"
 
 #endif

@@ -14,7 +14,10 @@
 
 #if defined(WEFT_HAVE_JEMALLOC)
 #include <jemalloc/jemalloc.h>
-void *weft__alloc(size_t size) { return mallocx(size, 0); }
+void *weft__alloc(size_t size)
+{
+    return mallocx(size, 0);
+}
 void *weft__calloc(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
@@ -27,8 +30,14 @@ void weft__free(void *p, size_t size)
         sdallocx(p, size ? size : 1, 0);
 }
 #else
-void *weft__alloc(size_t size) { return malloc(size); }
-void *weft__calloc(size_t n, size_t size) { return calloc(n, size); }
+void *weft__alloc(size_t size)
+{
+    return malloc(size);
+}
+void *weft__calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
 void weft__free(void *p, size_t size)
 {
     (void)size;

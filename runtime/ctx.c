@@ -23,12 +23,12 @@ void *weft__ctx_make(void *hi, void (*entry)(void *))
     memset(sp, 0, 16);
     memcpy(sp, &mxcsr, sizeof mxcsr);
     memcpy((char *)sp + 4, &fpucw, sizeof fpucw);
-    sp[2] = 0;                                    /* r15 */
-    sp[3] = 0;                                    /* r14 */
-    sp[4] = 0;                                    /* r13 */
-    sp[5] = (uint64_t)(uintptr_t)entry;           /* r12: called by the trampoline */
-    sp[6] = 0;                                    /* rbx */
-    sp[7] = 0;                                    /* rbp */
+    sp[2] = 0;                                         /* r15 */
+    sp[3] = 0;                                         /* r14 */
+    sp[4] = 0;                                         /* r13 */
+    sp[5] = (uint64_t)(uintptr_t)entry;                /* r12: called by the trampoline */
+    sp[6] = 0;                                         /* rbx */
+    sp[7] = 0;                                         /* rbp */
     sp[8] = (uint64_t)(uintptr_t)weft__ctx_trampoline; /* rip */
     return sp;
 }

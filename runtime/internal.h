@@ -39,10 +39,10 @@
 #define WEFT_NOINLINE __attribute__((noinline))
 
 /* Assertions that stay on in release builds: cheap invariants only. */
-#define WEFT_ASSERT(cond)                                                                     \
-    do {                                                                                      \
-        if (WEFT_UNLIKELY(!(cond)))                                                           \
-            weft__panic("%s:%d: assertion failed: %s", __FILE__, __LINE__, #cond);           \
+#define WEFT_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (WEFT_UNLIKELY(!(cond)))                                                                \
+            weft__panic("%s:%d: assertion failed: %s", __FILE__, __LINE__, #cond);                 \
     } while (0)
 _Noreturn void weft__panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -127,26 +127,26 @@ typedef struct weft__timer weft__timer;
 typedef struct weft__worker weft__worker;
 
 struct weft_task {
-    void *sp;                /* saved stack pointer while switched out */
-    weft__worker *w;         /* worker running it; written by the resumer before each switch */
-    _Atomic int state;       /* WEFT_TS_* */
+    void *sp;          /* saved stack pointer while switched out */
+    weft__worker *w;   /* worker running it; written by the resumer before each switch */
+    _Atomic int state; /* WEFT_TS_* */
     _Atomic bool cancelled;
-    bool nointr;             /* inside an uninterruptible wait (joining after a cancel) */
-    int status;              /* weft_fail value; -ECANCELED when finished after a cancel */
+    bool nointr; /* inside an uninterruptible wait (joining after a cancel) */
+    int status;  /* weft_fail value; -ECANCELED when finished after a cancel */
     int saved_errno;
     weft_fn fn;
     void *arg;
     void *result;
-    weft__stack *stack;      /* NULL until the first run */
-    uint64_t deadline;       /* scoped deadline, UINT64_MAX when none */
-    weft__timer *timer;      /* armed timer of the current wait */
-    uint64_t timer_st;       /* its armed state word (timer.c) */
+    weft__stack *stack; /* NULL until the first run */
+    uint64_t deadline;  /* scoped deadline, UINT64_MAX when none */
+    weft__timer *timer; /* armed timer of the current wait */
+    uint64_t timer_st;  /* its armed state word (timer.c) */
     _Atomic uintptr_t jstate;
-    weft_task *qnext;        /* injection queue, or a set's done list */
-    weft_task *snext;        /* a set's pending list (a pending member may also sit in */
-    weft_task *sprev;        /* the injection queue, so it needs links of its own) */
-    weft_set *set;           /* owning set, or NULL */
-    weft_task *pool_next;    /* task pool free list */
+    weft_task *qnext;     /* injection queue, or a set's done list */
+    weft_task *snext;     /* a set's pending list (a pending member may also sit in */
+    weft_task *sprev;     /* the injection queue, so it needs links of its own) */
+    weft_set *set;        /* owning set, or NULL */
+    weft_task *pool_next; /* task pool free list */
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif
@@ -252,8 +252,8 @@ static inline void weft__spin_unlock(weft__spin *l)
 typedef struct weft__timers {
     weft__timer **heap;
     size_t len, cap;
-    weft__timer *free;            /* node pool, owner only */
-    _Atomic long cancelled;       /* nodes cancelled by other workers, still in the heap */
+    weft__timer *free;      /* node pool, owner only */
+    _Atomic long cancelled; /* nodes cancelled by other workers, still in the heap */
 } weft__timers;
 
 void weft__timers_init(weft__timers *ts);
@@ -301,11 +301,11 @@ struct weft__worker {
     /* Owner-written, read by thieves: its own line. */
     weft__runq runq;
     _Atomic(weft_task *) next WEFT_ALIGNED; /* the task just woken; stealable when stuck */
-    _Atomic uint64_t tick;                   /* tasks run so far; the monitor watches it */
-    _Atomic(weft_task *) current;            /* the running task (monitor, signals) */
-    _Atomic uint64_t stuck_tick;             /* monitor: tick at which it saw no progress */
-    _Atomic bool parked WEFT_ALIGNED;        /* set by the worker, cleared by its waker */
-    int wake_fd;                             /* eventfd; its read is armed in the ring */
+    _Atomic uint64_t tick;                  /* tasks run so far; the monitor watches it */
+    _Atomic(weft_task *) current;           /* the running task (monitor, signals) */
+    _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
+    _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
+    int wake_fd;                            /* eventfd; its read is armed in the ring */
     /* Owner-only below. */
     unsigned index WEFT_ALIGNED;
     int sw_reason; /* why the task switched out */
@@ -372,15 +372,15 @@ weft__worker *weft__worker_self(void);
 /* The running task, NULL outside tasks. */
 weft_task *weft__task_self(void);
 
-/* Makes t (state ACTIVE, not in any queue) runnable: on the current worker's next slot (lifo) or queue,
- * or through the injection queue from a plain thread. */
+/* Makes t (state ACTIVE, not in any queue) runnable: on the current worker's next slot (lifo) or
+ * queue, or through the injection queue from a plain thread. */
 void weft__schedule(weft_task *t, bool lifo);
 /* Switches the running task out to its worker's scheduler with the given reason. */
 void weft__switch_out(weft_task *t, int reason);
 
 void *weft__worker_main(void *arg);
-void weft__notify_parked(void);            /* wake a parked worker if nobody searches */
-void weft__worker_wake(weft__worker *w);    /* unconditional kick (eventfd) */
+void weft__notify_parked(void);          /* wake a parked worker if nobody searches */
+void weft__worker_wake(weft__worker *w); /* unconditional kick (eventfd) */
 void weft__worker_wake_all(void);
 weft_task *weft__find_work(weft__worker *w);
 

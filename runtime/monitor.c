@@ -40,8 +40,7 @@ static _Atomic uint32_t mon_slow; /* 1 while the monitor sleeps a slow period */
 
 void weft__monitor_poke(void)
 {
-    if (atomic_load_explicit(&mon_slow, memory_order_relaxed) &&
-        atomic_exchange(&mon_slow, 0))
+    if (atomic_load_explicit(&mon_slow, memory_order_relaxed) && atomic_exchange(&mon_slow, 0))
         syscall(SYS_futex, &mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
@@ -79,8 +78,8 @@ static void *monitor_main(void *arg)
             weft__worker *w = &rt->workers[i];
             uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
             weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-            bool queued = weft__runq_len(&w->runq) ||
-                          atomic_load_explicit(&w->next, memory_order_relaxed);
+            bool queued =
+                weft__runq_len(&w->runq) || atomic_load_explicit(&w->next, memory_order_relaxed);
             if (tick != s[i].tick || !cur) {
                 s[i].tick = tick;
                 s[i].since = now;
@@ -98,8 +97,8 @@ static void *monitor_main(void *arg)
                 fprintf(stderr,
                         "weft: task %s has run for %llu ms on worker %u without suspending "
                         "(WEFT_SLOW_MS=%llu); it blocks every task queued there\n",
-                        weft__symbol((const void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED), name,
-                                     sizeof name),
+                        weft__symbol((const void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED),
+                                     name, sizeof name),
                         (unsigned long long)((now - s[i].since) / 1000000u), i,
                         (unsigned long long)(rt->slow_ns / 1000000u));
                 s[i].reported = true;

@@ -73,10 +73,19 @@ static inline void unpark(weft_task *t, bool lifo)
     }
 }
 
-void weft__unpark(weft_task *t) { unpark(t, true); }
-void weft__unpark_fifo(weft_task *t) { unpark(t, false); }
+void weft__unpark(weft_task *t)
+{
+    unpark(t, true);
+}
+void weft__unpark_fifo(weft_task *t)
+{
+    unpark(t, false);
+}
 
-int weft__deadline_passed(weft_task *t) { return weft_now() >= t->deadline ? -ETIMEDOUT : 0; }
+int weft__deadline_passed(weft_task *t)
+{
+    return weft_now() >= t->deadline ? -ETIMEDOUT : 0;
+}
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
 {

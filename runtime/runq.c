@@ -31,7 +31,10 @@ void weft__runq_init(weft__runq *q)
     memset(q->buf, 0, sizeof q->buf);
 }
 
-unsigned weft__runq_len(weft__runq *q) { return ck_ring_size(&q->ring); }
+unsigned weft__runq_len(weft__runq *q)
+{
+    return ck_ring_size(&q->ring);
+}
 
 static void overflow(weft__worker *w, weft_task *t)
 {
@@ -128,7 +131,10 @@ void weft__inject_push_batch(weft_task *head, weft_task *tail, size_t n)
     pthread_mutex_unlock(&inj.lock);
 }
 
-void weft__inject_push(weft_task *t) { weft__inject_push_batch(t, t, 1); }
+void weft__inject_push(weft_task *t)
+{
+    weft__inject_push_batch(t, t, 1);
+}
 
 weft_task *weft__inject_pop(void)
 {
@@ -181,4 +187,7 @@ weft_task *weft__inject_pop_batch(weft__worker *w)
     return first;
 }
 
-size_t weft__inject_len(void) { return atomic_load_explicit(&inj.len, memory_order_relaxed); }
+size_t weft__inject_len(void)
+{
+    return atomic_load_explicit(&inj.len, memory_order_relaxed);
+}

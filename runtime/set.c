@@ -30,8 +30,14 @@ static weft_set *set_new(bool group)
     return s;
 }
 
-weft_set *weft_set_new(void) { return set_new(false); }
-weft_set *weft_set_new_group(void) { return set_new(true); }
+weft_set *weft_set_new(void)
+{
+    return set_new(false);
+}
+weft_set *weft_set_new_group(void)
+{
+    return set_new(true);
+}
 
 size_t weft_set_len(const weft_set *s)
 {
@@ -104,7 +110,10 @@ int weft_set_add(weft_set *s, weft_task *t)
     return 0;
 }
 
-static bool is_failure(int status) { return status != 0 && status != -ECANCELED; }
+static bool is_failure(int status)
+{
+    return status != 0 && status != -ECANCELED;
+}
 
 void weft__set_member_done(weft_task *t)
 {

@@ -38,9 +38,9 @@ typedef struct slab {
 } slab;
 
 static struct {
-    size_t size;  /* usable stack bytes */
+    size_t size; /* usable stack bytes */
     size_t page;
-    size_t slot;  /* guard + stack */
+    size_t slot; /* guard + stack */
     bool madv_guard;
     pthread_mutex_t lock;
     weft__stack *free;
@@ -50,8 +50,14 @@ static struct {
     _Atomic size_t in_use;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-size_t weft__stack_size(void) { return g.size; }
-size_t weft__stacks_in_use(void) { return atomic_load_explicit(&g.in_use, memory_order_relaxed); }
+size_t weft__stack_size(void)
+{
+    return g.size;
+}
+size_t weft__stacks_in_use(void)
+{
+    return atomic_load_explicit(&g.in_use, memory_order_relaxed);
+}
 
 int weft__stacks_init(size_t stack_size)
 {

@@ -58,9 +58,15 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     return t;
 }
 
-weft_task *weft_spawn(weft_fn fn, void *arg) { return weft__spawn(fn, arg, NULL); }
+weft_task *weft_spawn(weft_fn fn, void *arg)
+{
+    return weft__spawn(fn, arg, NULL);
+}
 
-weft_task *weft_self(void) { return weft__task_self(); }
+weft_task *weft_self(void)
+{
+    return weft__task_self();
+}
 
 bool weft_cancelled(void)
 {
@@ -77,7 +83,8 @@ void weft_fail(int err)
 
 bool weft_done(const weft_task *t)
 {
-    return t && atomic_load_explicit(&((weft_task *)t)->jstate, memory_order_acquire) == WEFT_J_DONE;
+    return t &&
+           atomic_load_explicit(&((weft_task *)t)->jstate, memory_order_acquire) == WEFT_J_DONE;
 }
 
 void weft_cancel(weft_task *t)
@@ -110,7 +117,10 @@ int weft_yield(void)
     return 0;
 }
 
-static void free_task(weft_task *t) { weft__task_free(weft__worker_self(), t); }
+static void free_task(weft_task *t)
+{
+    weft__task_free(weft__worker_self(), t);
+}
 
 static int task_status(weft_task *t, void **result)
 {
@@ -201,7 +211,8 @@ void weft__task_finish(weft__worker *w, weft_task *t)
 {
     if (atomic_load_explicit(&t->cancelled, memory_order_relaxed) && t->status == 0)
         t->status = -ECANCELED;
-    atomic_store_explicit(&w->n_finished, atomic_load_explicit(&w->n_finished, memory_order_relaxed) + 1,
+    atomic_store_explicit(&w->n_finished,
+                          atomic_load_explicit(&w->n_finished, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     uintptr_t old = atomic_exchange(&t->jstate, WEFT_J_DONE);
     if (old == WEFT_J_SET) {

@@ -114,7 +114,8 @@ weft_task *weft__task_alloc(weft__worker *w)
         pthread_mutex_unlock(&g.lock);
     }
     if (w)
-        atomic_store_explicit(&w->n_spawned, atomic_load_explicit(&w->n_spawned, memory_order_relaxed) + 1,
+        atomic_store_explicit(&w->n_spawned,
+                              atomic_load_explicit(&w->n_spawned, memory_order_relaxed) + 1,
                               memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&g.foreign_alloc, 1, memory_order_relaxed);
@@ -126,7 +127,8 @@ void weft__task_free(weft__worker *w, weft_task *t)
     /* release: a scanner or stale waker that reads FREE sees no half-torn task */
     atomic_store_explicit(&t->state, WEFT_TS_FREE, memory_order_release);
     if (w) {
-        atomic_store_explicit(&w->n_freed, atomic_load_explicit(&w->n_freed, memory_order_relaxed) + 1,
+        atomic_store_explicit(&w->n_freed,
+                              atomic_load_explicit(&w->n_freed, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         t->pool_next = w->task_free;
         w->task_free = t;
@@ -181,4 +183,7 @@ size_t weft__tasks_live_count(void)
 
 /* Exported for the test fixture: tasks allocated and not yet freed. */
 WEFT_API size_t weft__tasks_live(void);
-size_t weft__tasks_live(void) { return weft__tasks_live_count(); }
+size_t weft__tasks_live(void)
+{
+    return weft__tasks_live_count();
+}

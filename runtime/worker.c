@@ -49,7 +49,10 @@ weft_task *weft__task_self(void)
     return w ? atomic_load_explicit(&w->current, memory_order_relaxed) : NULL;
 }
 
-void weft__worker_bind(weft__worker *w) { tls_worker = w; }
+void weft__worker_bind(weft__worker *w)
+{
+    tls_worker = w;
+}
 
 /* ---- sanitizer fiber hooks -------------------------------------------------------- */
 

@@ -13,7 +13,10 @@
 __attribute__((noinline, visibility("default"))) void *forgotten_task(void *arg);
 __attribute__((noinline, visibility("default"))) void *hog_task(void *arg);
 
-void *forgotten_task(void *arg) { return arg; }
+void *forgotten_task(void *arg)
+{
+    return arg;
+}
 
 /* Runs 150 ms without suspending: a blocking call in disguise. */
 void *hog_task(void *arg)

@@ -46,11 +46,14 @@ WEFT_API uint64_t weft_deadline(void);
 #if defined(__GNUC__) && !defined(__cplusplus)
 /* async with asyncio.timeout(ns): { WEFT_WITH_TIMEOUT(ns); ... } — the scope is left
  * when the enclosing block is left, by any path. */
-static inline void weft__timeout_cleanup(weft_timeout *s) { (void)weft_timeout_exit(s); }
+static inline void weft__timeout_cleanup(weft_timeout *s)
+{
+    (void)weft_timeout_exit(s);
+}
 #define WEFT__CAT2(a, b) a##b
 #define WEFT__CAT(a, b) WEFT__CAT2(a, b)
-#define WEFT_WITH_TIMEOUT(ns)                                                             \
-    weft_timeout WEFT__CAT(weft__to_, __LINE__) __attribute__((cleanup(weft__timeout_cleanup))); \
+#define WEFT_WITH_TIMEOUT(ns)                                                                      \
+    weft_timeout WEFT__CAT(weft__to_, __LINE__) __attribute__((cleanup(weft__timeout_cleanup)));   \
     weft_timeout_enter(&WEFT__CAT(weft__to_, __LINE__), (ns))
 #endif
 
