@@ -36,7 +36,6 @@
 #define WEFT_ALIGNED __attribute__((aligned(WEFT_CACHELINE)))
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define WEFT_NOINLINE __attribute__((noinline))
 
 /* Assertions that stay on in release builds: cheap invariants only. */
 #define WEFT_ASSERT(cond)                                                                          \
@@ -314,7 +313,6 @@ struct weft__worker {
     bool wake_armed;
     uint64_t wake_buf;
     uint32_t rand;
-    uint64_t now_cache;
     weft__timers timers;
     weft__stack_cache stacks;
     weft_task *task_free; /* task pool cache */
@@ -351,8 +349,6 @@ typedef struct weft__rt {
     /* lifecycle */
     _Atomic bool stopping WEFT_ALIGNED; /* workers leave their loops */
     _Atomic bool shutdown;              /* main returned; new tasks start cancelled */
-    _Atomic size_t running;             /* tasks spawned and not finished */
-    _Atomic(weft_task *) shutdown_waiter;
     weft_task *main_task;
     _Atomic int started_workers;
     int start_error;

@@ -73,8 +73,8 @@ int weft__stacks_init(size_t stack_size)
         return -ENOMEM;
     /* WEFT_STACK_MPROTECT=1 forces the pre-6.13 path, so tests cover it on new kernels. */
     const char *force = getenv("WEFT_STACK_MPROTECT");
-    g.madv_guard = !(force && *force && *force != '0') &&
-                   madvise(p, g.page, MADV_GUARD_INSTALL) == 0;
+    g.madv_guard =
+        !(force && *force && *force != '0') && madvise(p, g.page, MADV_GUARD_INSTALL) == 0;
     munmap(p, g.page);
     return 0;
 }

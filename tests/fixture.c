@@ -1,6 +1,12 @@
 /* fixture.c — runs test bodies as weft main tasks and checks nothing leaked. */
 #include "fixture.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 static atomic_uint cur_workers;
 
 unsigned wt_cur_workers(void)
@@ -102,4 +108,54 @@ weft_task *wt_spawn(weft_fn fn, void *arg)
     if (t == NULL)
         fail_msg("weft_spawn returned NULL");
     return t;
+}
+
+char *wt_run_child(const char *arg, const char *const *env, int *status)
+{
+    int fds[2];
+    WT_OK(pipe2(fds, O_CLOEXEC));
+    fflush(NULL);
+    pid_t pid = fork();
+    WT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        for (const char *const *e = env; e && *e; e++) {
+            const char *eq = strchr(*e, '=');
+            if (eq) {
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
+                setenv(name, eq + 1, 1);
+            } else {
+                unsetenv(*e);
+            }
+        }
+        execl("/proc/self/exe", "wt-child", arg, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap + 1);
+    WT_NONNULL(out);
+    uint64_t t0 = weft_now();
+    for (;;) {
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int left = (int)((30 * WT_SEC - (weft_now() - t0)) / WT_MS);
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (poll(&pfd, 1, left) <= 0)
+            continue;
+        if (len == cap)
+            WT_NONNULL(out = realloc(out, (cap *= 2) + 1));
+        ssize_t n = read(fds[0], out + len, cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    close(fds[0]);
+    WT_EQ(waitpid(pid, status, 0), pid);
+    return out;
 }

@@ -137,6 +137,12 @@ void wt__cmp_fail(const char *a_src, const char *op, const char *b_src, long lon
 /* Sleeps in 1 ms steps until *v >= n; fails the test after 10 s. */
 void wt_wait_ge(atomic_int *v, int n);
 
+/* Runs this test program again as a child: argv[1] = arg, with the environment changes
+ * in env ("NAME=value" sets, "NAME" unsets; NULL-terminated, may be NULL). Returns what
+ * the child wrote to stdout and stderr (malloc'ed; free it) and its wait status. The
+ * child is killed after 30 s. */
+char *wt_run_child(const char *arg, const char *const *env, int *status);
+
 /* Busy-waits (no suspension) for ns, reading weft_now(). */
 void wt_spin_ns(uint64_t ns);
 

@@ -3,11 +3,7 @@
  * program again as a child with the environment under test and reads its stderr. */
 #include "fixture.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 /* Exported so the runtime can name them through dladdr. */
 __attribute__((noinline, visibility("default"))) void *forgotten_task(void *arg);
@@ -44,50 +40,13 @@ static int child(void)
     return rc == 0 ? 0 : 3;
 }
 
-/* Runs this program as a child with WEFT_DEBUG=debug (NULL: unset) and WEFT_SLOW_MS=50;
- * returns its stderr (malloc'ed) and exit status. */
+/* Runs the child with WEFT_DEBUG=debug (NULL: unset) and WEFT_SLOW_MS=50. */
 static char *run_child(const char *debug, int *status)
 {
-    int fds[2];
-    WT_OK(pipe2(fds, O_CLOEXEC));
-    fflush(NULL);
-    pid_t pid = fork();
-    WT_GE(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        if (debug)
-            setenv("WEFT_DEBUG", debug, 1);
-        else
-            unsetenv("WEFT_DEBUG");
-        setenv("WEFT_SLOW_MS", "50", 1);
-        execl("/proc/self/exe", "test_debug", "--child", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap + 1);
-    WT_NONNULL(out);
-    uint64_t t0 = weft_now();
-    for (;;) {
-        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int left = (int)((30 * WT_SEC - (weft_now() - t0)) / WT_MS);
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (poll(&pfd, 1, left) <= 0)
-            continue;
-        if (len == cap)
-            WT_NONNULL(out = realloc(out, (cap *= 2) + 1));
-        ssize_t n = read(fds[0], out + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    out[len] = '\0';
-    close(fds[0]);
-    WT_EQ(waitpid(pid, status, 0), pid);
-    return out;
+    char setting[64];
+    snprintf(setting, sizeof setting, "WEFT_DEBUG=%s", debug ? debug : "");
+    const char *env[] = {debug ? setting : "WEFT_DEBUG", "WEFT_SLOW_MS=50", NULL};
+    return wt_run_child("--child", env, status);
 }
 
 static void test_debug_reports(void **state)

@@ -7,9 +7,7 @@
  * reads the child's stderr through a pipe. */
 #include "fixture.h"
 
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,45 +122,8 @@ static bool names_stack_size(const char *out)
 static void test_stack_overflow_diagnostic(void **state)
 {
     (void)state;
-    int fds[2];
-    WT_OK(pipe2(fds, O_CLOEXEC));
-    fflush(NULL);
-    pid_t pid = fork();
-    WT_GE(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        dup2(fds[1], STDOUT_FILENO);
-        execl("/proc/self/exe", "test_stack", "--overflow-child", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-
-    /* Read everything the child writes, for at most 30 s. */
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap + 1);
-    WT_NONNULL(out);
-    uint64_t t0 = weft_now();
-    for (;;) {
-        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int left = (int)((30 * WT_SEC - (weft_now() - t0)) / WT_MS);
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (poll(&pfd, 1, left) <= 0)
-            continue;
-        if (len == cap) {
-            WT_NONNULL(out = realloc(out, (cap *= 2) + 1));
-        }
-        ssize_t n = read(fds[0], out + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    out[len] = '\0';
-    close(fds[0]);
     int status = 0;
-    WT_EQ(waitpid(pid, &status, 0), pid);
+    char *out = wt_run_child("--overflow-child", NULL, &status);
 
     print_message("      child: %s %d; its output:\n%s\n",
                   WIFSIGNALED(status) ? "killed by signal" : "exit status",
