@@ -287,6 +287,40 @@ static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter
     return rc;
 }
 
+/* One side of a bounded channel: its ring operation and waiters, and the other side's. */
+typedef struct side {
+    int (*op)(weft_chan *c, void *elem);
+    weft__waitq *q, *oq;
+    _Atomic uint32_t *n, *on;
+} side;
+
+static int push_op(weft_chan *c, void *elem)
+{
+    return ring_push(c, elem);
+}
+
+/* Steps 1 and 4 for either side: queue, count, re-try, sleep. Returns the operation's
+ * result, or RETRY when the caller should go round again. */
+static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
+{
+    weft__waiter w = {.task = self, .elem = elem};
+    weft__spin_lock(&c->lock);
+    weft__waitq_push(sd->q, &w);
+    atomic_fetch_add(sd->n, 1);
+    int rc = sd->op(c, elem);
+    if (rc != -EAGAIN) {
+        weft__waitq_remove(sd->q, &w);
+        count_down(sd->n);
+        weft__spin_unlock(&c->lock);
+        if (rc == 0)
+            wake_one(c, sd->oq, sd->on);
+        return rc;
+    }
+    weft__spin_unlock(&c->lock);
+    rc = weft__waiter_wait(&w);
+    return rc ? leave(c, sd->q, sd->n, &w, rc) : w.res;
+}
+
 int weft_chan_send(weft_chan *c, const void *elem)
 {
     weft_task *self = weft__task_self();
@@ -332,24 +366,10 @@ int weft_chan_send(weft_chan *c, const void *elem)
         if (rc != -EAGAIN)
             return rc;
         /* Full: queue, count, re-try, sleep (step 1). */
-        weft__waiter w = {.task = self, .elem = (void *)elem};
-        weft__spin_lock(&c->lock);
-        weft__waitq_push(&c->sendq, &w);
-        atomic_fetch_add(&c->nsendw, 1);
-        rc = ring_push(c, elem);
-        if (rc != -EAGAIN) {
-            weft__waitq_remove(&c->sendq, &w);
-            count_down(&c->nsendw);
-            weft__spin_unlock(&c->lock);
-            if (rc == 0)
-                wake_one(c, &c->recvq, &c->nrecvw);
+        const side sd = {push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw};
+        rc = wait_side(c, &sd, self, (void *)elem);
+        if (rc != RETRY)
             return rc;
-        }
-        weft__spin_unlock(&c->lock);
-        rc = weft__waiter_wait(&w);
-        if (rc)
-            return leave(c, &c->sendq, &c->nsendw, &w, rc);
-        /* Fired with RETRY: go round again. */
     }
 }
 
@@ -382,25 +402,10 @@ int weft_chan_recv(weft_chan *c, void *elem)
         }
         if (rc != -EAGAIN)
             return rc;
-        weft__waiter w = {.task = self, .elem = elem};
-        weft__spin_lock(&c->lock);
-        weft__waitq_push(&c->recvq, &w);
-        atomic_fetch_add(&c->nrecvw, 1);
-        rc = ring_pop(c, elem);
-        if (rc != -EAGAIN) {
-            weft__waitq_remove(&c->recvq, &w);
-            count_down(&c->nrecvw);
-            weft__spin_unlock(&c->lock);
-            if (rc == 0)
-                wake_one(c, &c->sendq, &c->nsendw);
-            return rc;
-        }
-        weft__spin_unlock(&c->lock);
-        rc = weft__waiter_wait(&w);
-        if (rc)
-            return leave(c, &c->recvq, &c->nrecvw, &w, rc);
-        if (w.res != RETRY)
-            return w.res; /* 0: handed over directly */
+        const side sd = {ring_pop, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
+        rc = wait_side(c, &sd, self, elem);
+        if (rc != RETRY)
+            return rc; /* 0 also when handed over directly */
     }
 }
 
