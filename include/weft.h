@@ -5,6 +5,9 @@
 
 #include "weft/chan.h"
 #include "weft/common.h"
+#include "weft/http.h"
+#include "weft/io.h"
+#include "weft/net.h"
 #include "weft/runtime.h"
 #include "weft/task.h"
 #include "weft/time.h"

@@ -22,14 +22,13 @@
  *  6. A parked worker's next-task slot is empty (it runs it before parking). A stuck
  *     worker's next slot becomes stealable once the monitor has marked it stuck.
  */
+#include "io/internal.h"
 #include "runtime/internal.h"
 
 #include <errno.h>
 #include <unistd.h>
 
 enum { SPIN_NS = 50000 };
-
-#define WAKE_TAG 1ull
 
 static uint32_t xorshift(uint32_t *s)
 {
@@ -99,21 +98,8 @@ static void arm_wake_read(weft__worker *w)
     if (!sqe)
         return; /* the ring is full; the next park arms it */
     io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof w->wake_buf, 0);
-    io_uring_sqe_set_data64(sqe, WAKE_TAG);
+    io_uring_sqe_set_data64(sqe, WEFT_IO_TAG_WAKE);
     w->wake_armed = true;
-}
-
-static void reap(weft__worker *w)
-{
-    struct io_uring_cqe *cqe;
-    unsigned head, n = 0;
-    io_uring_for_each_cqe(&w->ring, head, cqe)
-    {
-        if (io_uring_cqe_get_data64(cqe) == WAKE_TAG)
-            w->wake_armed = false;
-        n++;
-    }
-    io_uring_cq_advance(&w->ring, n);
 }
 
 static void park(weft__rt *rt, weft__worker *w)
@@ -133,6 +119,8 @@ static void park(weft__rt *rt, weft__worker *w)
             atomic_fetch_sub(&rt->nparked, 1);
         return;
     }
+    if (atomic_load_explicit(&w->cancel_pending, memory_order_relaxed))
+        weft__io_poll(w); /* cancels other workers asked for go in before we sleep */
     arm_wake_read(w);
     struct __kernel_timespec ts, *tsp = NULL;
     if (due != UINT64_MAX) {
@@ -145,7 +133,7 @@ static void park(weft__rt *rt, weft__worker *w)
     struct io_uring_cqe *cqe;
     int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, tsp, NULL);
     (void)rc; /* -ETIME on timeout, -EINTR on a signal: either way look again */
-    reap(w);
+    weft__io_reap(w);
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);
     if (w->timers.len)
@@ -167,6 +155,14 @@ weft_task *weft__idle(weft__worker *w)
             if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
                 break;
             if ((spin & 15) == 0) {
+                if (weft__io_busy(w)) {
+                    weft__io_poll(w);
+                    if ((t = weft__find_work(w))) {
+                        if (end_search(rt, w))
+                            weft__notify_parked();
+                        return t;
+                    }
+                }
                 uint64_t now = weft_now();
                 if (!t0)
                     t0 = now;

@@ -305,6 +305,10 @@ struct weft__worker {
     _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
     int wake_fd;                            /* eventfd; its read is armed in the ring */
+    /* I/O cancel requests from tasks running elsewhere (io/uring.c), under cancel_lock. */
+    weft__spin cancel_lock WEFT_ALIGNED;
+    struct weft__io *cancel_head;
+    _Atomic bool cancel_pending;
     /* Owner-only below. */
     unsigned index WEFT_ALIGNED;
     int sw_reason; /* why the task switched out */
@@ -319,6 +323,7 @@ struct weft__worker {
     unsigned task_free_n;
     struct io_uring ring;
     bool ring_ok;
+    unsigned io_inflight; /* operations submitted or queued, CQE not reaped yet */
     pthread_t thread;
     void *stack_lo; /* the worker thread's own stack, for ASan */
     size_t stack_size;
@@ -379,6 +384,16 @@ void weft__notify_parked(void);          /* wake a parked worker if nobody searc
 void weft__worker_wake(weft__worker *w); /* unconditional kick (eventfd) */
 void weft__worker_wake_all(void);
 weft_task *weft__find_work(weft__worker *w);
+
+/* I/O (io/uring.c): submit what tasks queued and reap completions, waking their tasks.
+ * Cheap when nothing is in flight. */
+void weft__io_poll(weft__worker *w);
+/* Reaps the CQEs already posted (after a wait in idle.c). */
+void weft__io_reap(weft__worker *w);
+static inline bool weft__io_busy(const weft__worker *w)
+{
+    return w->io_inflight != 0 || atomic_load_explicit(&w->cancel_pending, memory_order_relaxed);
+}
 
 void weft__monitor_start(void);
 void weft__monitor_stop(void);

@@ -10,6 +10,7 @@
  *  4. worker threads are joined; WEFT_DEBUG lists finished tasks nobody joined; task
  *     objects, stacks, timers and rings are released.
  */
+#include "io/internal.h"
 #include "runtime/internal.h"
 
 #include <dlfcn.h>
@@ -107,7 +108,10 @@ static int ring_init(weft__worker *w, unsigned entries)
     size_t first = compat && *compat && *compat != '0' ? 1 : 0;
     for (size_t i = first; i < sizeof flags / sizeof flags[0]; i++) {
         memset(&p, 0, sizeof p);
-        p.flags = flags[i];
+        /* Completions of every operation in flight must fit (servers keep one recv per
+         * connection waiting); the kernel keeps overflow (FEAT_NODROP) but slowly. */
+        p.flags = flags[i] | IORING_SETUP_CQSIZE;
+        p.cq_entries = entries * 16;
         rc = io_uring_queue_init_params(entries, &w->ring, &p);
         if (rc == 0)
             return 0;
@@ -289,6 +293,7 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     rt->stack_size = c.stack_size ? c.stack_size : WEFT_DEFAULT_STACK;
     rt->ring_entries = c.ring_entries ? c.ring_entries : 256;
     rt->pin = c.pin_workers;
+    weft__io_probe();
     rt->debug = env_flag("WEFT_DEBUG");
     const char *slow = getenv("WEFT_SLOW_MS");
     rt->slow_ns = (slow && atoi(slow) > 0 ? (uint64_t)atoi(slow) : 100) * 1000000u;

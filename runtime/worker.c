@@ -11,7 +11,9 @@
  *  3. the next-task slot (the task just woken: message passing stays in cache), at most
  *     LIFO_MAX times in a row so it cannot starve the queue;
  *  4. the local queue, then the injection queue;
- *  5. idle.c: search (steal half of a random victim's queue, spinning briefly), then
+ *  5. the worker's io_uring: submit what its tasks queued, reap completions (also every
+ *     IO_INTERVAL ticks, so a busy worker still batches and delivers I/O);
+ *  6. idle.c: search (steal half of a random victim's queue, spinning briefly), then
  *     park in the io_uring.
  */
 #include "runtime/internal.h"
@@ -26,7 +28,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, LIFO_MAX = 16 };
+enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, IO_INTERVAL = 31, LIFO_MAX = 16 };
 
 /* initial-exec: one %fs-relative load instead of a __tls_get_addr call in -fPIC code.
  * The shared library is small enough to fit the static TLS reserve when dlopened. */
@@ -234,10 +236,19 @@ weft_task *weft__find_work(weft__worker *w)
         return t;
     if (w->timers.len && tick % TIMER_INTERVAL == 0)
         weft__timers_run(w, weft_now());
+    /* Submissions queued by the tasks run since the last look go to the kernel in one
+     * io_uring_enter, and completions wake their tasks. */
+    if (weft__io_busy(w) && tick % IO_INTERVAL == 0)
+        weft__io_poll(w);
     if ((t = find_local(w, tick)))
         return t;
     if ((t = weft__inject_pop_batch(w)))
         return t;
+    if (weft__io_busy(w)) {
+        weft__io_poll(w);
+        if ((t = find_local(w, tick)))
+            return t;
+    }
     if (w->timers.len) {
         weft__timers_run(w, weft_now());
         if ((t = find_local(w, tick)))

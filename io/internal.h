@@ -1,0 +1,81 @@
+/* weft I/O — internal declarations shared by io/ (and the worker loop).
+ *
+ * How an operation runs (uring.c):
+ *  1. weft__io_begin: the calling task must not be interrupted already; it takes an SQE
+ *     from the ring of the worker it runs on (its "home" for this operation).
+ *  2. The caller preps the SQE (liburing's io_uring_prep_*), then weft__io_wait sets the
+ *     user_data to the weft__io record on the task's stack and parks the task. The SQE
+ *     is not submitted yet: the worker submits everything queued in one io_uring_enter
+ *     the next time it looks at its ring (weft__io_poll).
+ *  3. The home worker reaps the CQE, stores res/flags and unparks the task (FIFO, so a
+ *     batch of completions runs in order and can be stolen).
+ *  4. Cancelled or past its deadline while waiting, the task asks the home worker to
+ *     submit IORING_OP_ASYNC_CANCEL (directly when it runs there, else through the home
+ *     worker's cancel list plus a wake-up) and waits, uninterruptibly, for the CQE: the
+ *     kernel is done with the buffers only then.
+ */
+#ifndef WEFT_IO_INTERNAL_H
+#define WEFT_IO_INTERNAL_H
+
+#include "runtime/internal.h"
+
+typedef struct weft__io weft__io;
+struct weft__io {
+    weft__waiter wt; /* task, fired, res */
+    uint32_t cqe_flags;
+    weft__worker *home;
+    /* Multishot operations set on_cqe: called by the home worker on its own stack for
+     * every CQE (it must not suspend); the default stores the result and fires wt. */
+    void (*on_cqe)(weft__io *io, const struct io_uring_cqe *cqe);
+    weft__io *cnext;       /* home worker's cancel list */
+    _Atomic int cancel_st; /* 0, 1 queued for the home worker, 2 submitted */
+};
+
+/* user_data values that are not weft__io pointers (pointers are >= 4096). */
+#define WEFT_IO_TAG_WAKE 1ull   /* the worker's eventfd read (idle.c) */
+#define WEFT_IO_TAG_IGNORE 2ull /* cancel requests and other fire-and-forget SQEs */
+
+/* Step 1. Returns 0 with *sqe set, or -EPERM (not in a task), -ECANCELED, -ETIMEDOUT,
+ * -EBUSY (the ring is full even after a submit). */
+int weft__io_begin(weft__io *io, struct io_uring_sqe **sqe);
+/* Steps 2-4 for a prepped SQE. Returns the CQE's res, or the interruption when the
+ * operation was cancelled before it completed. */
+int weft__io_wait(weft__io *io, struct io_uring_sqe *sqe);
+/* Runs a one-shot operation: begin, prep(sqe, a), wait. */
+#define WEFT__IO_RUN(prep_call)                                                                    \
+    ({                                                                                             \
+        weft__io io_;                                                                              \
+        struct io_uring_sqe *sqe;                                                                  \
+        int rc_ = weft__io_begin(&io_, &sqe);                                                      \
+        if (rc_ == 0) {                                                                            \
+            prep_call;                                                                             \
+            rc_ = weft__io_wait(&io_, sqe);                                                        \
+        }                                                                                          \
+        rc_;                                                                                       \
+    })
+
+/* Asks io's home worker to cancel it in the kernel (any thread/worker; idempotent while
+ * the operation is in flight). The caller keeps io alive until its final CQE. */
+void weft__io_cancel(weft__io *io);
+/* An SQE on the current worker's ring whose completion is ignored, or NULL. */
+struct io_uring_sqe *weft__io_sqe_noreply(weft__worker *w);
+
+/* Kernel features, probed once at start (weft__io_probe). */
+typedef struct weft__io_features {
+    bool op_socket;          /* IORING_OP_SOCKET (5.19) */
+    bool multishot_accept;   /* 5.19 */
+    bool op_shutdown;        /* 5.11 */
+    bool op_statx;           /* 5.6 */
+    bool op_sendmsg;
+    bool cancel_any;         /* IORING_ASYNC_CANCEL_ALL etc. (5.19) */
+} weft__io_features;
+extern weft__io_features weft__io_feat;
+void weft__io_probe(void); /* weft_run, before the workers start */
+
+/* True when a call is made from a task (I/O needs one). */
+static inline bool weft__io_in_task(void)
+{
+    return weft__task_self() != NULL;
+}
+
+#endif
