@@ -1,0 +1,85 @@
+/* weft — socket operations (net.h): each is one io_uring operation (io/internal.h). */
+#include "io/internal.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int weft_socket(int domain, int type, int protocol)
+{
+    type |= SOCK_CLOEXEC;
+    if (!weft__io_feat.op_socket || !weft__io_in_task()) {
+        if (!weft__io_in_task())
+            return -EPERM;
+        int fd = socket(domain, type, protocol);
+        return fd < 0 ? -errno : fd;
+    }
+    return WEFT__IO_RUN(io_uring_prep_socket(sqe, domain, type, protocol, 0));
+}
+
+int weft_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+    return WEFT__IO_RUN(io_uring_prep_accept(sqe, fd, addr, addrlen, flags | SOCK_CLOEXEC));
+}
+
+int weft_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    return WEFT__IO_RUN(io_uring_prep_connect(sqe, fd, addr, addrlen));
+}
+
+ssize_t weft_send(int fd, const void *buf, size_t len, int flags)
+{
+    return WEFT__IO_RUN(io_uring_prep_send(sqe, fd, buf, len, flags | MSG_NOSIGNAL));
+}
+
+ssize_t weft_recv(int fd, void *buf, size_t len, int flags)
+{
+    return WEFT__IO_RUN(io_uring_prep_recv(sqe, fd, buf, len, flags));
+}
+
+ssize_t weft_send_all(int fd, const void *buf, size_t len, int flags)
+{
+    size_t put = 0;
+    while (put < len) {
+        ssize_t n = weft_send(fd, (const char *)buf + put, len - put, flags);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return -EPIPE;
+        put += (size_t)n;
+    }
+    return (ssize_t)put;
+}
+
+ssize_t weft_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    return WEFT__IO_RUN(io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(flags | MSG_NOSIGNAL)));
+}
+
+ssize_t weft_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    return WEFT__IO_RUN(io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
+}
+
+int weft_shutdown(int fd, int how)
+{
+    if (!weft__io_in_task())
+        return -EPERM;
+    if (!weft__io_feat.op_shutdown)
+        return shutdown(fd, how) < 0 ? -errno : 0;
+    return WEFT__IO_RUN(io_uring_prep_shutdown(sqe, fd, how));
+}
+
+int weft_local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -errno;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -EAFNOSUPPORT;
+}
