@@ -71,8 +71,8 @@ ssize_t weft_write_all(int fd, const void *buf, size_t len, int64_t off, size_t 
 {
     size_t put = 0;
     while (put < len) {
-        ssize_t n = weft_write(fd, (const char *)buf + put, len - put,
-                               off < 0 ? off : off + (int64_t)put);
+        ssize_t n =
+            weft_write(fd, (const char *)buf + put, len - put, off < 0 ? off : off + (int64_t)put);
         if (n <= 0) {
             if (done)
                 *done = put;

@@ -62,12 +62,12 @@ struct io_uring_sqe *weft__io_sqe_noreply(weft__worker *w);
 
 /* Kernel features, probed once at start (weft__io_probe). */
 typedef struct weft__io_features {
-    bool op_socket;          /* IORING_OP_SOCKET (5.19) */
-    bool multishot_accept;   /* 5.19 */
-    bool op_shutdown;        /* 5.11 */
-    bool op_statx;           /* 5.6 */
+    bool op_socket;        /* IORING_OP_SOCKET (5.19) */
+    bool multishot_accept; /* 5.19 */
+    bool op_shutdown;      /* 5.11 */
+    bool op_statx;         /* 5.6 */
     bool op_sendmsg;
-    bool cancel_any;         /* IORING_ASYNC_CANCEL_ALL etc. (5.19) */
+    bool cancel_any; /* IORING_ASYNC_CANCEL_ALL etc. (5.19) */
 } weft__io_features;
 extern weft__io_features weft__io_feat;
 void weft__io_probe(void); /* weft_run, before the workers start */

@@ -6,6 +6,14 @@
 
 weft__io_features weft__io_feat;
 
+/* io_uring_enter calls made to submit or collect I/O (not parks): tests check batching. */
+static _Atomic uint64_t n_enters;
+WEFT_API uint64_t weft__io_enters(void);
+uint64_t weft__io_enters(void)
+{
+    return atomic_load_explicit(&n_enters, memory_order_relaxed);
+}
+
 void weft__io_probe(void)
 {
     struct io_uring_probe *p = io_uring_get_probe();
@@ -36,6 +44,7 @@ static struct io_uring_sqe *get_sqe(weft__worker *w)
     if (WEFT_UNLIKELY(!sqe)) {
         /* The SQ ring is full of this tick's submissions: hand them over now. */
         io_uring_submit(&w->ring);
+        atomic_fetch_add_explicit(&n_enters, 1, memory_order_relaxed);
         sqe = io_uring_get_sqe(&w->ring);
     }
     return sqe;
@@ -203,7 +212,9 @@ void weft__io_poll(weft__worker *w)
     if (atomic_load_explicit(&w->cancel_pending, memory_order_relaxed))
         take_cancels(w);
     unsigned kflags = IO_URING_READ_ONCE(*w->ring.sq.kflags);
-    if (io_uring_sq_ready(&w->ring) || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
+    if (io_uring_sq_ready(&w->ring) || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
         io_uring_submit_and_get_events(&w->ring);
+        atomic_fetch_add_explicit(&n_enters, 1, memory_order_relaxed);
+    }
     weft__io_reap(w);
 }

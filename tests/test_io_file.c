@@ -112,6 +112,49 @@ static void *cancel_read_main(void *arg)
 }
 WT_TEST_1_2(cancel_read)
 
+/* The reader's operation lives on its worker's ring; a canceller on the other worker
+ * must get the kernel cancel submitted there (the home worker's cancel list). */
+static atomic_int reader_worker;
+
+static void *blocked_read_where(void *arg)
+{
+    atomic_store(&reader_worker, weft_worker_id());
+    return blocked_read(arg);
+}
+
+static void *cancel_elsewhere_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    WT_OK(pipe2(p, O_CLOEXEC));
+    pipe_rd = p[0];
+    int crossed = 0;
+    for (int i = 0; i < 20; i++) {
+        char buf[16];
+        atomic_store(&reader_worker, -1);
+        weft_task *t = wt_spawn(blocked_read_where, buf);
+        while (atomic_load(&reader_worker) < 0)
+            WT_OK(weft_sleep(100 * WT_US));
+        WT_OK(weft_sleep(WT_MS)); /* the read is in the kernel by now */
+        /* Move to the other worker (an idle worker steals what a busy one queues). */
+        for (int k = 0; k < 1000 && weft_worker_id() == atomic_load(&reader_worker); k++)
+            WT_OK(weft_sleep(100 * WT_US));
+        crossed += weft_worker_id() != atomic_load(&reader_worker);
+        weft_cancel(t);
+        void *r = NULL;
+        WT_EQ(weft_join(t, &r), -ECANCELED);
+        WT_EQ((intptr_t)r, -ECANCELED);
+    }
+    WT_GT(crossed, 0);
+    WT_EQ(write(p[1], "xy", 2), 2);
+    char buf[4];
+    WT_EQ(weft_read(p[0], buf, sizeof buf, WEFT_CUR), 2);
+    close(p[0]);
+    close(p[1]);
+    return NULL;
+}
+WT_TEST_W(cancel_elsewhere, 2)
+
 static void *deadline_read_main(void *arg)
 {
     (void)arg;
@@ -183,6 +226,43 @@ static void *many_main(void *arg)
 }
 WT_TEST_1_2(many)
 
+/* ---- batching -------------------------------------------------------------------- */
+
+extern uint64_t weft__io_enters(void);
+
+enum { NBATCH = 64, ROUNDS = 20 };
+static int zero_fd;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char buf[64];
+    for (int i = 0; i < ROUNDS; i++)
+        WT_EQ(weft_read(zero_fd, buf, sizeof buf, WEFT_CUR), (long long)sizeof buf);
+    return NULL;
+}
+
+/* One worker, 64 tasks each reading 20 times: the reads of all runnable tasks go to the
+ * kernel together, so the ring is entered far fewer times than there are reads. */
+static void *batching_main(void *arg)
+{
+    (void)arg;
+    zero_fd = weft_open("/dev/zero", O_RDONLY, 0);
+    WT_GE(zero_fd, 0);
+    uint64_t e0 = weft__io_enters();
+    weft_task *ts[NBATCH];
+    for (int i = 0; i < NBATCH; i++)
+        ts[i] = wt_spawn(reader, NULL);
+    for (int i = 0; i < NBATCH; i++)
+        WT_OK(weft_join(ts[i], NULL));
+    uint64_t enters = weft__io_enters() - e0;
+    WT_GT(enters, 0);
+    WT_LE(enters * 8, NBATCH * ROUNDS); /* at least 8 operations per enter on average */
+    WT_OK(weft_close(zero_fd));
+    return NULL;
+}
+WT_TEST_W(batching, 1)
+
 static int setup(void **state)
 {
     (void)state;
@@ -203,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_rw_offsets),   cmocka_unit_test(test_full_all),
         cmocka_unit_test(test_cancel_read),  cmocka_unit_test(test_deadline_read),
         cmocka_unit_test(test_outside_task), cmocka_unit_test(test_many),
+        cmocka_unit_test(test_batching),     cmocka_unit_test(test_cancel_elsewhere),
     };
     if (setup(NULL))
         return 1;

@@ -62,20 +62,20 @@ typedef int (*weft_http_handler)(const weft_http_req *req, weft_http_res *res, v
 
 /* Limits and settings. Zero fields take the defaults in brackets. */
 typedef struct weft_http_server_config {
-    const char *host;          /* [NULL: 127.0.0.1]; "::" or "0.0.0.0" for all */
-    uint16_t port;             /* [0: a free port, see weft_http_server_port] */
-    int backlog;               /* [1024] */
-    unsigned listeners;        /* SO_REUSEPORT listeners, each with its accept task
-                                  [0: one per worker] */
-    size_t max_header_bytes;   /* request line + headers [16 KiB] → 431 */
-    size_t max_target_bytes;   /* request target [8 KiB] → 414 */
-    size_t max_body_bytes;     /* [1 MiB] → 413 */
-    unsigned max_headers;      /* [100] → 431 */
+    const char *host;           /* [NULL: 127.0.0.1]; "::" or "0.0.0.0" for all */
+    uint16_t port;              /* [0: a free port, see weft_http_server_port] */
+    int backlog;                /* [1024] */
+    unsigned listeners;         /* SO_REUSEPORT listeners, each with its accept task
+                                   [0: one per worker] */
+    size_t max_header_bytes;    /* request line + headers [16 KiB] → 431 */
+    size_t max_target_bytes;    /* request target [8 KiB] → 414 */
+    size_t max_body_bytes;      /* [1 MiB] → 413 */
+    unsigned max_headers;       /* [100] → 431 */
     uint64_t header_timeout_ns; /* whole request head must arrive within [10 s] → 408 */
-    uint64_t body_timeout_ns;  /* body must arrive within [30 s] → 408 */
-    uint64_t idle_timeout_ns;  /* keep-alive connection idle [60 s] → closed */
-    unsigned max_connections;  /* open connections [10000]; accepting pauses beyond */
-    unsigned max_pipeline;     /* requests parsed ahead on one connection [64] */
+    uint64_t body_timeout_ns;   /* body must arrive within [30 s] → 408 */
+    uint64_t idle_timeout_ns;   /* keep-alive connection idle [60 s] → closed */
+    unsigned max_connections;   /* open connections [10000]; accepting pauses beyond */
+    unsigned max_pipeline;      /* requests parsed ahead on one connection [64] */
 } weft_http_server_config;
 
 typedef struct weft_http_server weft_http_server;
@@ -124,8 +124,8 @@ WEFT_API const char *weft_http_response_header(const weft_http_response *r, cons
 WEFT_API void weft_http_response_free(weft_http_response *r);
 
 typedef struct weft_http_request {
-    const char *method;  /* "GET", "POST", ... */
-    const char *url;     /* http://host[:port]/path?query (no https) */
+    const char *method;              /* "GET", "POST", ... */
+    const char *url;                 /* http://host[:port]/path?query (no https) */
     const weft_http_header *headers; /* extra headers */
     size_t nheaders;
     const void *body;
