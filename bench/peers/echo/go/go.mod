@@ -1,0 +1,3 @@
+module peers/echo
+
+go 1.19

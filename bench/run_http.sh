@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# HTTP benchmarks: weft's server and client against nginx and Tokio+hyper, alternating.
+#
+#   bench/run_http.sh [REPS]          (default 3 repetitions)
+#
+# Per repetition (the order inside a pair swaps every repetition):
+#   server  weft-httpd -w 2   vs nginx (worker_processes 1), each under wrk -t1 -c256 -d5s
+#           (nginx through /work/shared/peers/http/run.sh; weft-httpd started here on a
+#           free port, then run.sh with SERVER=none points wrk at it)
+#   client  weft-fetch -n 100000 -c 256 URL   vs the Tokio+hyper peer
+#           (peers/http/rust/target/release/fetch URL 100000 256), both against one nginx
+#           (worker_processes 1) started for the pair; CPU time (user+sys) of each client
+#           measured with /usr/bin/time
+# The echo comparison is bench/run_echo.sh.
+#
+# Output: bench/results/http-raw.txt (raw lines), bench/results/http-summary.md
+#         (medians and ratios, bench/summarize_http.py)
+#
+# Environment:
+#   WEFT_HTTPD, WEFT_FETCH  the weft programs (default: BUILD_DIR/tools/..., then build/tools/...)
+#   BUILD_DIR=build-bench   weft build tree tried first (it builds weft-httpd/weft-fetch
+#                           there when tools/ has CMake targets for them)
+#   PEERS_DIR=/work/shared/peers/http   nginx template, run.sh, the Tokio+hyper client
+#   WRK_C=256 WRK_S=5 FETCH_N=100000 FETCH_C=256 HTTPD_WORKERS=2
+#   FETCH_WORKERS=          weft-fetch -w (empty: its default, one per CPU)
+#   CASES="server client"   which halves to run
+#   SERVER_MAX_S=120 LOAD_MAX_S=60   hard caps (timeout) on a server's / a load's life
+# Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+root=$(cd "$here/.." && pwd)
+REPS=${1:-3}
+if ! [[ $REPS =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: $0 [REPS]" >&2
+    exit 2
+fi
+BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+PEERS_DIR=${PEERS_DIR:-/work/shared/peers/http}
+WRK_C=${WRK_C:-256}
+WRK_S=${WRK_S:-5}
+FETCH_N=${FETCH_N:-100000}
+FETCH_C=${FETCH_C:-256}
+HTTPD_WORKERS=${HTTPD_WORKERS:-2}
+FETCH_WORKERS=${FETCH_WORKERS:-}
+CASES=${CASES:-server client}
+SERVER_MAX_S=${SERVER_MAX_S:-120}
+LOAD_MAX_S=${LOAD_MAX_S:-60}
+RESULTS=$here/results
+RAW=$RESULTS/http-raw.txt
+LOG=$RESULTS/http-run.log
+SUMMARY=$RESULTS/http-summary.md
+export SERVER_MAX_S LOAD_MAX_S
+
+# ---------------------------------------------------------------- find the programs
+# Build weft-httpd / weft-fetch in BUILD_DIR if the tree has targets for them; a failing
+# build (colleagues' work in progress) is not fatal: any existing binary is used.
+if timeout 900 cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+    -DWEFT_BUILD_TESTS=OFF >/dev/null 2>&1; then
+    for t in weft-httpd weft-fetch; do
+        if timeout 60 cmake --build "$BUILD_DIR" --target help 2>/dev/null | grep -q "\\.\\.\\. $t\$"; then
+            echo "=== building $t in $BUILD_DIR"
+            timeout 900 cmake --build "$BUILD_DIR" --target "$t" --parallel "$(nproc)" >/dev/null ||
+                echo "note: building $t in $BUILD_DIR failed; looking for another build"
+        fi
+    done
+fi
+find_tool() { # NAME: first executable among the usual build trees
+    local d
+    for d in "$BUILD_DIR" "$root/build" "$root/build/release"; do
+        [[ -x $d/tools/$1 ]] && { echo "$d/tools/$1"; return 0; }
+    done
+    return 1
+}
+WEFT_HTTPD=${WEFT_HTTPD:-$(find_tool weft-httpd || true)}
+WEFT_FETCH=${WEFT_FETCH:-$(find_tool weft-fetch || true)}
+TOKIO_FETCH=$PEERS_DIR/rust/target/release/fetch
+RUN_SH=$PEERS_DIR/run.sh
+
+missing=()
+[[ -n $WEFT_HTTPD && -x $WEFT_HTTPD ]] || missing+=("weft-httpd (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_HTTPD)")
+[[ -n $WEFT_FETCH && -x $WEFT_FETCH ]] || missing+=("weft-fetch (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_FETCH)")
+[[ -x $RUN_SH ]] || missing+=("$RUN_SH")
+command -v nginx >/dev/null || missing+=("nginx (cd $PEERS_DIR && ./build.sh --install)")
+command -v wrk >/dev/null || missing+=("wrk (cd $PEERS_DIR && ./build.sh --install)")
+[[ -x $TOKIO_FETCH ]] || missing+=("$TOKIO_FETCH (cd $PEERS_DIR && ./build.sh)")
+[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
+if ((${#missing[@]})); then
+    echo "run_http.sh: cannot run, missing:" >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+fi
+
+mkdir -p "$RESULTS"
+: >"$RAW"
+: >"$LOG"
+{
+    echo "date: $(date -u +%FT%TZ)  reps: $REPS  wrk -t1 -c$WRK_C -d${WRK_S}s  fetch -n $FETCH_N -c $FETCH_C  weft-httpd -w $HTTPD_WORKERS"
+    echo "kernel: $(uname -r)  cpus: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- runtime io sync include tools 2>/dev/null || echo ' (+ uncommitted changes)')  $WEFT_HTTPD  $WEFT_FETCH"
+    echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //')  wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')  tokio fetch: $TOKIO_FETCH"
+} | tee "$RESULTS/http-versions.txt"
+
+# ---------------------------------------------------------------- helpers
+busy_pct() { # share of non-idle CPU time over 0.5 s
+    local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+    sleep 0.5
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+    local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
+    local idle=$(((i2 + w2) - (i1 + w1)))
+    echo $((100 * busy / (busy + idle + 1)))
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A server started here: TPID = its timeout wrapper, SPID = the server, SDIR = temp dir.
+TPID='' SPID='' SDIR=''
+start_server() { # PORT CMD...
+    local port=$1
+    shift
+    if port_open "$port"; then
+        echo "run_http.sh: port $port already in use" | tee -a "$LOG" >&2
+        return 1
+    fi
+    timeout -k 5 "$SERVER_MAX_S" "$@" >>"$LOG" 2>&1 &
+    TPID=$!
+    SPID=''
+    for _ in $(seq 100); do
+        [[ -z $SPID ]] && SPID=$(pgrep -P "$TPID" | head -n 1 || true)
+        port_open "$port" && return 0
+        kill -0 "$TPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "run_http.sh: server did not listen on $port: $*" | tee -a "$LOG" >&2
+    stop_server
+    return 1
+}
+stop_server() { # SIGTERM by PID, SIGKILL after 5 s
+    [[ -n $TPID ]] || return 0
+    local pid=${SPID:-$TPID}
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "note: server $pid ignored SIGTERM for 5 s; SIGKILL" | tee -a "$LOG"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    kill -TERM "$TPID" 2>/dev/null || true
+    wait "$TPID" 2>/dev/null || true
+    TPID='' SPID=''
+    if [[ -n $SDIR ]]; then
+        rm -rf "$SDIR"
+        SDIR=''
+    fi
+}
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() { stop_server; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_nginx1() { # PORT: nginx with worker_processes 1, private prefix under /tmp
+    SDIR=$(mktemp -d /tmp/weft-bench-nginx.XXXXXX)
+    chmod 755 "$SDIR"
+    sed -e 's/@WORKERS@/1/' -e "s/@PORT@/$1/" "$PEERS_DIR/nginx/nginx.conf.in" >"$SDIR/nginx.conf"
+    start_server "$1" nginx -p "$SDIR/" -c "$SDIR/nginx.conf" -e "$SDIR/error.log"
+}
+
+emit() { # PREFIX LINE: one raw line
+    echo "$1 $2" | tee -a "$RAW"
+}
+
+# ---------------------------------------------------------------- (a) servers under wrk
+wrk_nginx() { # REP
+    local busy line rc=0 port
+    busy=$(busy_pct)
+    port=$(free_port)
+    line=$(cd "$PEERS_DIR" && PORT=$port timeout -k 5 $((SERVER_MAX_S + 10)) ./run.sh nginx1 wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
+    if ((rc == 0)) && [[ $line == server=* ]]; then
+        emit "rep=$1 case=server impl=nginx1 busy=$busy" "${line#* load=wrk }"
+    else
+        emit "rep=$1 case=server impl=nginx1 busy=$busy" "FAILED (run.sh nginx1 wrk rc=$rc)"
+    fi
+}
+
+wrk_weft() { # REP
+    local busy line rc=0 port
+    busy=$(busy_pct)
+    port=$(free_port)
+    if ! start_server "$port" "$WEFT_HTTPD" -p "$port" -w "$HTTPD_WORKERS"; then
+        emit "rep=$1 case=server impl=weft-httpd busy=$busy" "FAILED (weft-httpd did not start)"
+        return 0
+    fi
+    line=$(cd "$PEERS_DIR" && PORT=$port ./run.sh none wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
+    if ! kill -0 "$SPID" 2>/dev/null; then
+        ((rc != 0)) || rc=99
+        echo "weft-httpd exited during the load" | tee -a "$LOG" >&2
+    fi
+    stop_server
+    if ((rc == 0)) && [[ $line == server=* ]]; then
+        emit "rep=$1 case=server impl=weft-httpd busy=$busy" "${line#* load=wrk }"
+    else
+        emit "rep=$1 case=server impl=weft-httpd busy=$busy" "FAILED (wrk against weft-httpd rc=$rc)"
+    fi
+}
+
+# ---------------------------------------------------------------- (b) clients against nginx
+fetch_one() { # REP IMPL CMD...: runs one client under /usr/bin/time
+    local rep=$1 impl=$2 busy out rc=0 tf cpu last tail=''
+    shift 2
+    busy=$(busy_pct)
+    tf=$(mktemp /tmp/weft-bench-time.XXXXXX)
+    out=$(timeout -k 5 "$LOAD_MAX_S" /usr/bin/time -o "$tf" -f '%U %S' "$@" 2>>"$LOG") || rc=$?
+    cpu=$(tail -n 1 "$tf" 2>/dev/null || true)
+    rm -f "$tf"
+    printf '%s\n' "$out" >>"$LOG"
+    last=$(printf '%s\n' "$out" | grep 'requests=' | tail -n 1 || true)
+    ((rc == 0)) || tail=" exit=$rc" # e.g. the Tokio client exits 1 when errors > 0
+    if [[ $cpu =~ ^([0-9.]+)\ ([0-9.]+)$ && -n $last ]]; then
+        emit "rep=$rep case=client impl=$impl busy=$busy cpu_user_s=${BASH_REMATCH[1]} cpu_sys_s=${BASH_REMATCH[2]}" \
+            "$last$tail"
+    else
+        emit "rep=$rep case=client impl=$impl busy=$busy" "FAILED (exit $rc; time: '$cpu'): $*"
+    fi
+}
+
+fetch_pair() { # REP
+    local rep=$1 port url weft_cmd
+    port=$(free_port)
+    url="http://127.0.0.1:$port/"
+    if ! start_nginx1 "$port"; then
+        emit "rep=$rep case=client impl=nginx1" "FAILED (nginx did not start)"
+        return 0
+    fi
+    weft_cmd=("$WEFT_FETCH" -n "$FETCH_N" -c "$FETCH_C")
+    [[ -n $FETCH_WORKERS ]] && weft_cmd+=(-w "$FETCH_WORKERS")
+    weft_cmd+=("$url")
+    if ((rep % 2)); then
+        fetch_one "$rep" weft-fetch "${weft_cmd[@]}"
+        fetch_one "$rep" tokio-hyper "$TOKIO_FETCH" "$url" "$FETCH_N" "$FETCH_C"
+    else
+        fetch_one "$rep" tokio-hyper "$TOKIO_FETCH" "$url" "$FETCH_N" "$FETCH_C"
+        fetch_one "$rep" weft-fetch "${weft_cmd[@]}"
+    fi
+    stop_server
+}
+
+# ---------------------------------------------------------------- run
+for rep in $(seq 1 "$REPS"); do
+    echo "=== repetition $rep of $REPS"
+    if [[ " $CASES " == *" server "* ]]; then
+        if ((rep % 2)); then wrk_weft "$rep"; wrk_nginx "$rep"; else wrk_nginx "$rep"; wrk_weft "$rep"; fi
+    fi
+    if [[ " $CASES " == *" client "* ]]; then fetch_pair "$rep"; fi
+done
+
+echo
+python3 "$here/summarize_http.py" "$RAW" "$RESULTS/http-versions.txt" | tee "$SUMMARY"
+if grep -q FAILED "$RAW"; then exit 1; fi
+exit 0
