@@ -1,0 +1,330 @@
+/* weft HTTP — request assembly over llhttp (no sockets: the server and the fuzzer push
+ * bytes in, whole requests come out).
+ *
+ * llhttp reports the request line and headers as spans that may be cut anywhere by a
+ * recv boundary, so every string is copied into a per-connection arena as it arrives
+ * and NUL-terminated when llhttp says the token is complete. The arena, the header
+ * arrays and the body buffer are reused from one request to the next: a keep-alive
+ * connection allocates only while its requests grow.
+ *
+ * on_message_complete pauses the parser, so pipelined requests come out one at a time:
+ * the caller answers one, calls weft__http_rp_next and pushes the remaining bytes.
+ *
+ * Limits are checked while bytes arrive, never after buffering them: a request line
+ * longer than max_target_bytes fails with 414 as soon as the span passes the limit,
+ * a head past max_header_bytes (or more than max_headers headers) with 431, a body
+ * announced or accumulated past max_body_bytes with 413. */
+#include "io/http/internal.h"
+
+#include <strings.h>
+
+static weft__http_rp *rp_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+/* Raises an error from a callback: llhttp stops and returns HPE_USER. */
+static int fail(weft__http_rp *rp, int status, const char *reason)
+{
+    rp->err_status = status;
+    rp->err_reason = reason;
+    return HPE_USER;
+}
+
+/* Head bytes so far, up to the end of the span [at, at+len) of the current chunk. */
+static int check_head(weft__http_rp *rp, const char *at, size_t len)
+{
+    size_t pos = rp->chunk_fed + (size_t)(at + len - rp->chunk);
+    if (pos > rp->lim.max_header_bytes)
+        return fail(rp, 431, "request header fields too large");
+    return 0;
+}
+
+static int append(weft__http_rp *rp, const char *at, size_t len)
+{
+    if (weft__buf_put(&rp->arena, at, len) < 0)
+        return fail(rp, 500, "out of memory");
+    return 0;
+}
+
+static int append_nul(weft__http_rp *rp)
+{
+    return append(rp, "", 1);
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    rp->started = true;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    weft__http_rp *rp = rp_of(p);
+    rp->target_len += len;
+    if (rp->target_len > rp->lim.max_target_bytes)
+        return fail(rp, 414, "request target too long");
+    int rc = check_head(rp, at, len);
+    return rc ? rc : append(rp, at, len);
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    /* target "…", then a copy of its path part; the query points into the target. */
+    int rc = append_nul(rp);
+    if (rc)
+        return rc;
+    const char *t = rp->arena.p + rp->target_off;
+    const char *q = memchr(t, '?', rp->target_len);
+    size_t plen = q ? (size_t)(q - t) : rp->target_len;
+    rp->path_off = (uint32_t)rp->arena.len;
+    if ((rc = append(rp, rp->arena.p + rp->target_off, plen)) || (rc = append_nul(rp)))
+        return rc;
+    /* q may be stale after the append reallocated the arena: use offsets. */
+    rp->query_off = q ? rp->target_off + (uint32_t)plen + 1 : UINT32_MAX;
+    return 0;
+}
+
+/* Ends the value of the last header when llhttp did not (an empty value). */
+static int close_value(weft__http_rp *rp)
+{
+    if (rp->hstate != 2)
+        return 0;
+    rp->hstate = 0;
+    return append_nul(rp);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    weft__http_rp *rp = rp_of(p);
+    int rc = check_head(rp, at, len);
+    if (rc)
+        return rc;
+    if (rp->hstate != 1) {
+        if ((rc = close_value(rp)))
+            return rc;
+        if (rp->nhdrs >= rp->lim.max_headers)
+            return fail(rp, 431, "too many header fields");
+        if (rp->nhdrs == rp->hcap) {
+            unsigned cap = rp->hcap ? rp->hcap * 2 : 16;
+            if (cap > rp->lim.max_headers)
+                cap = rp->lim.max_headers;
+            weft__http_hoff *ho = realloc(rp->hoff, cap * sizeof *ho);
+            if (!ho)
+                return fail(rp, 500, "out of memory");
+            rp->hoff = ho;
+            weft_http_header *h = realloc(rp->hdrs, cap * sizeof *h);
+            if (!h)
+                return fail(rp, 500, "out of memory");
+            rp->hdrs = h;
+            rp->hcap = cap;
+        }
+        rp->hoff[rp->nhdrs++].name = (uint32_t)rp->arena.len;
+        rp->hstate = 1;
+    }
+    return append(rp, at, len);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    if (rp->hstate != 1) /* llhttp reports an empty name as an error before this */
+        return fail(rp, 400, "empty header name");
+    int rc = append_nul(rp);
+    if (rc)
+        return rc;
+    rp->hoff[rp->nhdrs - 1].value = (uint32_t)rp->arena.len;
+    rp->hstate = 2;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    weft__http_rp *rp = rp_of(p);
+    int rc = check_head(rp, at, len);
+    return rc ? rc : append(rp, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    return close_value(rp_of(p));
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    int rc = close_value(rp);
+    if (rc)
+        return rc;
+    rp->head_done = true;
+    if (p->http_major != 1)
+        return fail(rp, 505, "HTTP version not supported");
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > rp->lim.max_body_bytes)
+        return fail(rp, 413, "content too large");
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0 &&
+        weft__buf_reserve(&rp->body, (size_t)p->content_length + 1) < 0)
+        return fail(rp, 500, "out of memory");
+    /* Build the pointer view now: the arena no longer moves for this request. */
+    for (unsigned i = 0; i < rp->nhdrs; i++) {
+        rp->hdrs[i].name = rp->arena.p + rp->hoff[i].name;
+        rp->hdrs[i].value = rp->arena.p + rp->hoff[i].value;
+        if (rp->hdrs[i].name[0] == 'e' || rp->hdrs[i].name[0] == 'E') {
+            if (strcasecmp(rp->hdrs[i].name, "expect") == 0) {
+                if (strcasecmp(rp->hdrs[i].value, "100-continue") != 0)
+                    return fail(rp, 417, "unsupported expectation");
+                rp->expect_continue = true;
+            }
+        }
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    weft__http_rp *rp = rp_of(p);
+    if (len > rp->lim.max_body_bytes - rp->body.len)
+        return fail(rp, 413, "content too large");
+    /* +1: the body is handed out NUL-terminated. */
+    if (weft__buf_reserve(&rp->body, len + 1) < 0)
+        return fail(rp, 500, "out of memory");
+    memcpy(rp->body.p + rp->body.len, at, len);
+    rp->body.len += len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    rp->complete = true;
+    return HPE_PAUSED; /* one request at a time: llhttp_execute returns here */
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* Buffers that grew past this for one big request are released after it. */
+#define KEEP_BYTES (64u * 1024u)
+
+static void clear_request(weft__http_rp *rp)
+{
+    weft__buf_trim(&rp->arena, KEEP_BYTES);
+    weft__buf_trim(&rp->body, KEEP_BYTES);
+    rp->nhdrs = 0;
+    rp->target_off = 0;
+    rp->path_off = 0;
+    rp->query_off = UINT32_MAX;
+    rp->target_len = 0;
+    rp->head_fed = 0;
+    rp->hstate = 0;
+    rp->started = false;
+    rp->head_done = false;
+    rp->complete = false;
+    rp->expect_continue = false;
+}
+
+void weft__http_rp_init(weft__http_rp *rp, const weft__http_limits *lim)
+{
+    memset(rp, 0, sizeof *rp);
+    rp->lim = *lim;
+    if (rp->lim.max_headers == 0)
+        rp->lim.max_headers = 1;
+    llhttp_init(&rp->parser, HTTP_REQUEST, &settings);
+    rp->parser.data = rp;
+    clear_request(rp);
+}
+
+void weft__http_rp_fini(weft__http_rp *rp)
+{
+    weft__buf_free(&rp->arena);
+    weft__buf_free(&rp->body);
+    free(rp->hoff);
+    free(rp->hdrs);
+    rp->hoff = NULL;
+    rp->hdrs = NULL;
+    rp->hcap = rp->nhdrs = 0;
+}
+
+int weft__http_rp_push(weft__http_rp *rp, const char *data, size_t len, size_t *used)
+{
+    *used = 0;
+    if (rp->err_status)
+        return -rp->err_status;
+    rp->chunk = data;
+    rp->chunk_fed = rp->head_fed;
+    llhttp_errno_t e = llhttp_execute(&rp->parser, data, len);
+    rp->chunk = NULL;
+    if (e == HPE_OK) {
+        *used = len;
+        if (!rp->head_done && rp->started) {
+            rp->head_fed += len;
+            if (rp->head_fed > rp->lim.max_header_bytes) {
+                fail(rp, 431, "request header fields too large");
+                return -431;
+            }
+        }
+        return WEFT__RP_MORE;
+    }
+    if (e == HPE_PAUSED && rp->complete) {
+        *used = (size_t)(llhttp_get_error_pos(&rp->parser) - data);
+        return WEFT__RP_REQUEST;
+    }
+    if (!rp->err_status) {
+        /* llhttp's own verdict; its reason names the offending part. */
+        rp->err_status = e == HPE_PAUSED_UPGRADE ? 501 : 400;
+        rp->err_reason = e == HPE_PAUSED_UPGRADE ? "protocol upgrade not supported"
+                                                 : llhttp_get_error_reason(&rp->parser);
+    }
+    return -rp->err_status;
+}
+
+void weft__http_rp_request(weft__http_rp *rp, weft_http_req *req)
+{
+    llhttp_t *p = &rp->parser;
+    req->method = llhttp_method_name((llhttp_method_t)p->method);
+    /* A request without a target cannot complete in llhttp; "" keeps the view total. */
+    req->target = rp->arena.len ? rp->arena.p + rp->target_off : "";
+    req->path = rp->arena.len ? rp->arena.p + rp->path_off : "";
+    req->query = rp->query_off != UINT32_MAX ? rp->arena.p + rp->query_off : "";
+    req->version_minor = p->http_minor;
+    req->headers = rp->hdrs;
+    req->nheaders = rp->nhdrs;
+    if (rp->body.len) {
+        rp->body.p[rp->body.len] = '\0'; /* on_body reserved the byte */
+        req->body = rp->body.p;
+    } else {
+        req->body = "";
+    }
+    req->body_len = rp->body.len;
+    /* A protocol upgrade (or CONNECT) leaves the stream to another protocol, which the
+     * server does not speak: answer, then close. */
+    req->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+    req->fd = -1;
+}
+
+void weft__http_rp_next(weft__http_rp *rp)
+{
+    clear_request(rp);
+    llhttp_resume(&rp->parser);
+}
+
+const char *weft_http_req_header(const weft_http_req *req, const char *name)
+{
+    if (!req || !name)
+        return NULL;
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
