@@ -87,12 +87,18 @@ static int on_url_complete(llhttp_t *p)
     return 0;
 }
 
-/* Ends the value of the last header when llhttp did not (an empty value). */
+/* Ends the value of the last header (also when llhttp reported none: an empty value).
+ * llhttp skips the whitespace before a value but keeps the whitespace after it, which
+ * RFC 9110 says is not part of the value: trim it here. */
 static int close_value(weft__http_rp *rp)
 {
     if (rp->hstate != 2)
         return 0;
     rp->hstate = 0;
+    size_t start = rp->hoff[rp->nhdrs - 1].value;
+    while (rp->arena.len > start &&
+           (rp->arena.p[rp->arena.len - 1] == ' ' || rp->arena.p[rp->arena.len - 1] == '\t'))
+        rp->arena.len--;
     return append_nul(rp);
 }
 
@@ -127,11 +133,24 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
     return append(rp, at, len);
 }
 
+static bool is_tchar(unsigned char c)
+{
+    return c > 32 && c < 127 && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
     weft__http_rp *rp = rp_of(p);
     if (rp->hstate != 1) /* llhttp reports an empty name as an error before this */
         return fail(rp, 400, "empty header name");
+    /* llhttp, built without strict mode, lets spaces and some separators into names;
+     * RFC 9110 allows only token characters (a space before the colon is a known
+     * request-smuggling vector). */
+    const char *name = rp->arena.p + rp->hoff[rp->nhdrs - 1].name;
+    const char *end = rp->arena.p + rp->arena.len;
+    for (const char *c = name; c < end; c++)
+        if (!is_tchar((unsigned char)*c))
+            return fail(rp, 400, "invalid character in header name");
     int rc = append_nul(rp);
     if (rc)
         return rc;

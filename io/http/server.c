@@ -101,12 +101,30 @@ static int flush(conn *c, const void *tail, size_t tail_len)
     return weft__http_send(c->fd, &c->out, tail, tail_len, c->srv->cfg.idle_timeout_ns);
 }
 
-/* A refusal the server writes itself (4xx/5xx), after which the connection closes. */
+#define LINGER_NS (500 * WEFT_NS_PER_MS)
+#define LINGER_BYTES (1u << 20)
+
+/* A refusal the server writes itself (4xx/5xx), after which the connection closes.
+ * Closing a socket with unread input makes the kernel send a reset, which can destroy
+ * the response before the client reads it (the rest of an oversized body, say). So
+ * the write side is shut and input drained for a moment first (nginx's lingering
+ * close), bounded in time and bytes. */
 static void refuse(conn *c, int status, const char *why)
 {
     count_status(c->srv, status);
-    if (weft__http_res_simple(&c->out, status, why, true) == 0)
-        (void)flush(c, NULL, 0);
+    if (weft__http_res_simple(&c->out, status, why, true) < 0 || flush(c, NULL, 0) < 0)
+        return;
+    if (weft_shutdown(c->fd, SHUT_WR) < 0)
+        return;
+    weft_timeout scope;
+    weft_timeout_enter(&scope, LINGER_NS);
+    for (size_t drained = 0; drained < LINGER_BYTES;) {
+        ssize_t n = weft_recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
+    weft_timeout_exit(&scope);
 }
 
 /* Runs the handler on the request the parser holds and appends the response to
