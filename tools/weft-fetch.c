@@ -52,6 +52,7 @@ typedef struct opts {
     double d; /* seconds; 0 = run n requests */
     bool json;
     char **urls;
+    bool *owned; /* urls[i] was strdup'ed (from --urls) */
     size_t nurls;
     bool embedded;
 } opts;
@@ -277,7 +278,7 @@ static uint64_t parse_count(const char *s, const char *what, uint64_t max)
     return v;
 }
 
-static void add_url(opts *o, char *u)
+static void add_url(opts *o, char *u, bool owned)
 {
     weft__http_url parsed;
     if (weft__http_url_parse(u, &parsed) < 0) {
@@ -289,6 +290,11 @@ static void add_url(opts *o, char *u)
     if (!nu)
         usage("out of memory");
     o->urls = nu;
+    bool *no = realloc(o->owned, (o->nurls + 1) * sizeof *no);
+    if (!no)
+        usage("out of memory");
+    o->owned = no;
+    o->owned[o->nurls] = owned;
     o->urls[o->nurls++] = u;
 }
 
@@ -312,7 +318,10 @@ static void read_url_file(opts *o, const char *path)
             s[--len] = '\0';
         if (!len || *s == '#')
             continue;
-        add_url(o, strdup(s));
+        char *u = strdup(s);
+        if (!u)
+            usage("out of memory");
+        add_url(o, u, true);
     }
     free(line);
     fclose(fp);
@@ -421,7 +430,7 @@ int main(int argc, char **argv)
     if (have_n && o.d > 0)
         usage("give -n or -d, not both");
     for (int i = optind; i < argc; i++)
-        add_url(&o, argv[i]);
+        add_url(&o, argv[i], false);
     o.embedded = o.nurls == 0;
     if (o.d == 0 && o.c > o.n)
         o.c = (unsigned)o.n; /* more tasks than requests would only idle */
@@ -439,5 +448,12 @@ int main(int argc, char **argv)
     print_summary(&o, res);
     int status = res->errors ? 1 : 0;
     free(res);
+    if (!o.embedded) { /* the embedded run's URL list is main_task's static one */
+        for (size_t i = 0; i < o.nurls; i++)
+            if (o.owned[i])
+                free(o.urls[i]);
+        free(o.urls);
+        free(o.owned);
+    }
     return status;
 }
