@@ -463,6 +463,18 @@ static void *limits_main(void *arg)
     resp *r = roundtrip(srv, req);
     WT_EQ(r->status, 200);
     free(r);
+    /* The head limit is exact: 1024 bytes up to the blank line pass, 1025 do not. */
+    for (int extra = 0; extra < 2; extra++) {
+        n = snprintf(req, sizeof req, "GET /p/h HTTP/1.1\r\nX-Pad: %0*d\r\n\r\n", 994 + extra, 0);
+        WT_EQ(n, 1024 + extra);
+        if (extra) {
+            expect_refusal(srv, req, (size_t)n, 431);
+        } else {
+            r = roundtrip(srv, req);
+            WT_EQ(r->status, 200);
+            free(r);
+        }
+    }
     /* 431: one big header; too many headers */
     n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: %02000d\r\n\r\n", 1);
     expect_refusal(srv, req, (size_t)n, 431);
@@ -507,7 +519,7 @@ static void *limits_main(void *arg)
 
     weft_http_server_stats st;
     weft_http_server_stats_get(srv, &st);
-    WT_EQ(st.errors_4xx, 6);
+    WT_EQ(st.errors_4xx, 7);
     weft_http_server_stop(srv, WT_SEC);
     return NULL;
 }

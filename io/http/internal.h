@@ -85,14 +85,17 @@ typedef struct weft__http_rp {
     unsigned nhdrs, hcap;
     uint32_t target_off, path_off, query_off;
     size_t target_len;
-    size_t head_fed;        /* bytes of this request's head given to llhttp so far */
-    const char *chunk;      /* start of the data of the llhttp_execute in progress */
-    size_t chunk_fed;       /* head_fed at the start of that call */
+    /* Head size, exact: head_fed bytes before hmark, where hmark is where counting
+     * resumes in the data of the llhttp_execute in progress (its start, or the first
+     * byte of the method when the request began inside it). */
+    size_t head_fed;
+    const char *hmark;
     int hstate;             /* 0 none, 1 in a header name, 2 in a header value */
     int err_status;         /* status for an error a callback raised (HPE_USER) */
     const char *err_reason; /* text for the 4xx body */
     bool started;           /* a byte of the current request arrived */
     bool head_done;         /* headers complete, body (if any) follows */
+    bool head_paused;       /* llhttp paused at on_headers_complete */
     bool complete;          /* on_message_complete ran; paused there */
     bool expect_continue;   /* "Expect: 100-continue" */
 } weft__http_rp;

@@ -31,11 +31,17 @@ static int fail(weft__http_rp *rp, int status, const char *reason)
     return HPE_USER;
 }
 
-/* Head bytes so far, up to the end of the span [at, at+len) of the current chunk. */
+/* Head bytes of the current request up to p, a position in the data being parsed. */
+static size_t head_len_at(const weft__http_rp *rp, const char *p)
+{
+    return rp->head_fed + (size_t)(p - rp->hmark);
+}
+
+/* Head bytes so far, up to the end of the span [at, at+len): fails early, while the
+ * head is still arriving (the exact check is at the end of the head, in push). */
 static int check_head(weft__http_rp *rp, const char *at, size_t len)
 {
-    size_t pos = rp->chunk_fed + (size_t)(at + len - rp->chunk);
-    if (pos > rp->lim.max_header_bytes)
+    if (head_len_at(rp, at + len) > rp->lim.max_header_bytes)
         return fail(rp, 431, "request header fields too large");
     return 0;
 }
@@ -59,6 +65,18 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
+/* The method is the first span of a request (llhttp skips empty lines before it):
+ * head bytes are counted from its first byte. */
+static int on_method(llhttp_t *p, const char *at, size_t len)
+{
+    weft__http_rp *rp = rp_of(p);
+    if (rp->hmark == NULL) {
+        rp->hmark = at;
+        rp->head_fed = 0;
+    }
+    return check_head(rp, at, len);
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     weft__http_rp *rp = rp_of(p);
@@ -80,9 +98,12 @@ static int on_url_complete(llhttp_t *p)
     const char *q = memchr(t, '?', rp->target_len);
     size_t plen = q ? (size_t)(q - t) : rp->target_len;
     rp->path_off = (uint32_t)rp->arena.len;
-    if ((rc = append(rp, rp->arena.p + rp->target_off, plen)) || (rc = append_nul(rp)))
-        return rc;
-    /* q may be stale after the append reallocated the arena: use offsets. */
+    /* Reserve first: the copy's source is the arena itself, which may move. */
+    if (weft__buf_reserve(&rp->arena, plen + 1) < 0)
+        return fail(rp, 500, "out of memory");
+    memcpy(rp->arena.p + rp->arena.len, rp->arena.p + rp->target_off, plen);
+    rp->arena.len += plen;
+    rp->arena.p[rp->arena.len++] = '\0';
     rp->query_off = q ? rp->target_off + (uint32_t)plen + 1 : UINT32_MAX;
     return 0;
 }
@@ -178,6 +199,7 @@ static int on_headers_complete(llhttp_t *p)
     if (rc)
         return rc;
     rp->head_done = true;
+    rp->head_paused = true; /* push measures the head exactly where llhttp stops */
     if (p->http_major != 1)
         return fail(rp, 505, "HTTP version not supported");
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > rp->lim.max_body_bytes)
@@ -197,7 +219,7 @@ static int on_headers_complete(llhttp_t *p)
             }
         }
     }
-    return 0;
+    return HPE_PAUSED;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
@@ -222,6 +244,7 @@ static int on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
+    .on_method = on_method,
     .on_url = on_url,
     .on_url_complete = on_url_complete,
     .on_header_field = on_header_field,
@@ -246,9 +269,11 @@ static void clear_request(weft__http_rp *rp)
     rp->query_off = UINT32_MAX;
     rp->target_len = 0;
     rp->head_fed = 0;
+    rp->hmark = NULL;
     rp->hstate = 0;
     rp->started = false;
     rp->head_done = false;
+    rp->head_paused = false;
     rp->complete = false;
     rp->expect_continue = false;
 }
@@ -280,27 +305,47 @@ int weft__http_rp_push(weft__http_rp *rp, const char *data, size_t len, size_t *
     *used = 0;
     if (rp->err_status)
         return -rp->err_status;
-    rp->chunk = data;
-    rp->chunk_fed = rp->head_fed;
-    llhttp_errno_t e = llhttp_execute(&rp->parser, data, len);
-    rp->chunk = NULL;
-    if (e == HPE_OK) {
-        *used = len;
-        if (!rp->head_done && rp->started) {
-            rp->head_fed += len;
-            if (rp->head_fed > rp->lim.max_header_bytes) {
+    const char *p = data, *end = data + len;
+    /* Counting continues at the start of this data when the head began earlier; else
+     * on_method sets the mark. */
+    if (rp->hmark)
+        rp->hmark = data;
+    for (;;) {
+        llhttp_errno_t e = llhttp_execute(&rp->parser, p, (size_t)(end - p));
+        if (e == HPE_OK) {
+            *used = len;
+            if (rp->hmark && !rp->head_done) {
+                /* All of it is head: the head goes on in the next data. */
+                rp->head_fed = head_len_at(rp, end);
+                rp->hmark = data; /* any non-NULL: "the head began" */
+                if (rp->head_fed > rp->lim.max_header_bytes) {
+                    fail(rp, 431, "request header fields too large");
+                    return -431;
+                }
+            }
+            return WEFT__RP_MORE;
+        }
+        const char *at = llhttp_get_error_pos(&rp->parser);
+        if (e == HPE_PAUSED && rp->complete) {
+            *used = (size_t)(at - data);
+            return WEFT__RP_REQUEST;
+        }
+        if (e == HPE_PAUSED && rp->head_paused) {
+            /* End of the head: its exact size is known here. */
+            rp->head_paused = false;
+            if (head_len_at(rp, at) > rp->lim.max_header_bytes) {
                 fail(rp, 431, "request header fields too large");
                 return -431;
             }
+            llhttp_resume(&rp->parser);
+            p = at;
+            continue;
         }
-        return WEFT__RP_MORE;
-    }
-    if (e == HPE_PAUSED && rp->complete) {
-        *used = (size_t)(llhttp_get_error_pos(&rp->parser) - data);
-        return WEFT__RP_REQUEST;
+        break;
     }
     if (!rp->err_status) {
         /* llhttp's own verdict; its reason names the offending part. */
+        llhttp_errno_t e = llhttp_get_errno(&rp->parser);
         rp->err_status = e == HPE_PAUSED_UPGRADE ? 501 : 400;
         rp->err_reason = e == HPE_PAUSED_UPGRADE ? "protocol upgrade not supported"
                                                  : llhttp_get_error_reason(&rp->parser);
