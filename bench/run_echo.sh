@@ -20,6 +20,8 @@
 #   IMPLS="weft tokio go"   which servers to run
 #   PEER_INSTALL=0          1: let bench/peers/echo/build.sh apt-get install what it needs
 #   SERVER_MAX_S=60         hard cap on a server's life (timeout)
+#   QUIET_PCT=25 QUIET_MAX=5  before each run wait up to QUIET_MAX s until the machine is
+#                           under QUIET_PCT % busy (logged as busy=)
 set -euo pipefail
 
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
@@ -88,6 +90,14 @@ mkdir -p "$RESULTS"
 } | tee "$RESULTS/echo-versions.txt"
 
 # ---------------------------------------------------------------- helpers
+QUIET_PCT=${QUIET_PCT:-25}
+QUIET_MAX=${QUIET_MAX:-5}
+BUSY=-
+wait_quiet() { # up to QUIET_MAX s until the machine is under QUIET_PCT % busy; sets BUSY
+    local t0=$SECONDS
+    BUSY=$(busy_pct)
+    while ((BUSY >= QUIET_PCT && SECONDS - t0 < QUIET_MAX)); do BUSY=$(busy_pct); done
+}
 busy_pct() { # share of non-idle CPU time over 0.5 s
     local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
     read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
@@ -137,9 +147,9 @@ start_server() {
     TPID=$!
     PORT=
     for _ in $(seq 100); do
-        [[ -z $SPID ]] && SPID=$(pgrep -P "$TPID" | head -n 1 || true)
         PORT=$(sed -n 's/^listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$OUT" | head -n 1)
         if [[ -n $PORT ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            SPID=$(pgrep -P "$TPID" | head -n 1 || true) # the server under timeout
             return 0
         fi
         kill -0 "$TPID" 2>/dev/null || break
@@ -152,16 +162,19 @@ start_server() {
 
 # run_one IMPL REP: one server, one load; raw lines into $RAW
 run_one() {
-    local impl=$1 rep=$2 busy out rc=0 t0 t1 hz
-    busy=$(busy_pct)
+    local impl=$1 rep=$2 busy out rc=0 t1 hz
+    wait_quiet
+    busy=$BUSY
     if ! start_server "$impl"; then
         echo "impl=$impl rep=$rep busy=$busy FAILED (server did not start)" | tee -a "$RAW"
         return 0
     fi
-    t0=$(cpu_ticks "$SPID")
+    local spid=$SPID t0=0
+    [[ -n $spid ]] && t0=$(cpu_ticks "$spid")
     out=$(timeout -k 5 "$LOAD_MAX_S" "$LOAD_BIN" -p "$PORT" -c "$CONNS" -t "$LOAD_THREADS" \
         -d "$DURATION" -s "$MSG_SIZE" -w "$WORKERS" 2>>"$LOG") || rc=$?
-    t1=$(cpu_ticks "$SPID")
+    t1=0
+    [[ -n $spid ]] && t1=$(cpu_ticks "$spid")
     hz=$(getconf CLK_TCK)
     {
         echo "--- impl=$impl rep=$rep port=$PORT"
@@ -173,7 +186,7 @@ run_one() {
     while IFS= read -r l; do
         [[ $l == bench=* ]] && echo "impl=$impl rep=$rep busy=$busy $l" | tee -a "$RAW"
     done <<<"$out"
-    echo "impl=$impl rep=$rep busy=$busy bench=echo_server_cpu workers=$WORKERS value=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v s="$DURATION" 'BEGIN { printf "%.3f", t / hz / s }') unit=cpus" |
+    [[ -n $spid ]] && echo "impl=$impl rep=$rep busy=$busy bench=echo_server_cpu workers=$WORKERS value=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v s="$DURATION" 'BEGIN { printf "%.3f", t / hz / s }') unit=cpus" |
         tee -a "$RAW"
     if ((rc != 0)); then
         echo "impl=$impl rep=$rep busy=$busy FAILED (echo_load exit $rc)" | tee -a "$RAW"

@@ -25,6 +25,8 @@
 #   FETCH_WORKERS=          weft-fetch -w (empty: its default, one per CPU)
 #   CASES="server client"   which halves to run
 #   SERVER_MAX_S=120 LOAD_MAX_S=60   hard caps (timeout) on a server's / a load's life
+#   QUIET_PCT=25 QUIET_MAX=5  before each run wait up to QUIET_MAX s until the machine is
+#                           under QUIET_PCT % busy (logged as busy=)
 # Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
@@ -64,6 +66,8 @@ if timeout 900 cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
                 echo "note: building $t in $BUILD_DIR failed; looking for another build"
         fi
     done
+else
+    echo "note: configuring $BUILD_DIR failed; looking for existing weft-httpd/weft-fetch builds"
 fi
 find_tool() { # NAME: first executable among the usual build trees
     local d
@@ -102,6 +106,14 @@ mkdir -p "$RESULTS"
 } | tee "$RESULTS/http-versions.txt"
 
 # ---------------------------------------------------------------- helpers
+QUIET_PCT=${QUIET_PCT:-25}
+QUIET_MAX=${QUIET_MAX:-5}
+BUSY=-
+wait_quiet() { # up to QUIET_MAX s until the machine is under QUIET_PCT % busy; sets BUSY
+    local t0=$SECONDS
+    BUSY=$(busy_pct)
+    while ((BUSY >= QUIET_PCT && SECONDS - t0 < QUIET_MAX)); do BUSY=$(busy_pct); done
+}
 busy_pct() { # share of non-idle CPU time over 0.5 s
     local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
     read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
@@ -131,8 +143,10 @@ start_server() { # PORT CMD...
     TPID=$!
     SPID=''
     for _ in $(seq 100); do
-        [[ -z $SPID ]] && SPID=$(pgrep -P "$TPID" | head -n 1 || true)
-        port_open "$port" && return 0
+        if port_open "$port"; then
+            SPID=$(pgrep -P "$TPID" | head -n 1 || true) # the server under timeout
+            return 0
+        fi
         kill -0 "$TPID" 2>/dev/null || break
         sleep 0.1
     done
@@ -176,7 +190,8 @@ emit() { # PREFIX LINE: one raw line
 # ---------------------------------------------------------------- (a) servers under wrk
 wrk_nginx() { # REP
     local busy line rc=0 port
-    busy=$(busy_pct)
+    wait_quiet
+    busy=$BUSY
     port=$(free_port)
     line=$(cd "$PEERS_DIR" && PORT=$port timeout -k 5 $((SERVER_MAX_S + 10)) ./run.sh nginx1 wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
     if ((rc == 0)) && [[ $line == server=* ]]; then
@@ -188,7 +203,8 @@ wrk_nginx() { # REP
 
 wrk_weft() { # REP
     local busy line rc=0 port
-    busy=$(busy_pct)
+    wait_quiet
+    busy=$BUSY
     port=$(free_port)
     if ! start_server "$port" "$WEFT_HTTPD" -p "$port" -w "$HTTPD_WORKERS"; then
         emit "rep=$1 case=server impl=weft-httpd busy=$busy" "FAILED (weft-httpd did not start)"
@@ -211,7 +227,8 @@ wrk_weft() { # REP
 fetch_one() { # REP IMPL CMD...: runs one client under /usr/bin/time
     local rep=$1 impl=$2 busy out rc=0 tf cpu last tail=''
     shift 2
-    busy=$(busy_pct)
+    wait_quiet
+    busy=$BUSY
     tf=$(mktemp /tmp/weft-bench-time.XXXXXX)
     out=$(timeout -k 5 "$LOAD_MAX_S" /usr/bin/time -o "$tf" -f '%U %S' "$@" 2>>"$LOG") || rc=$?
     cpu=$(tail -n 1 "$tf" 2>/dev/null || true)
