@@ -78,4 +78,25 @@ static inline bool weft__io_in_task(void)
     return weft__task_self() != NULL;
 }
 
+/* ---- blocking pool (blocking.c) ------------------------------------------------------ */
+/* A job for a blocking thread: run(j) is called there once; it owns j from then on
+ * (it must wake or free whoever waits for it). */
+struct addrinfo;
+typedef struct weft__job weft__job;
+struct weft__job {
+    weft__job *next;
+    void (*run)(weft__job *j);
+};
+/* Queues j, starting a thread when none is idle and fewer than the maximum run.
+ * Returns 0, or -EAGAIN when no thread runs and none could be started. */
+int weft__blocking_submit(weft__job *j);
+/* weft_run, after the workers stopped: lets the threads finish what is queued and joins
+ * them; the next weft_run starts afresh (and reads WEFT_BLOCKING_THREADS again). */
+void weft__blocking_shutdown(void);
+
+/* getaddrinfo on the pool (resolve.c). Returns 0, a (negative, glibc)
+ * EAI_* code, or -ECANCELED/-ETIMEDOUT/-EPERM; *sys_err receives errno for EAI_SYSTEM. */
+int weft__getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
+                      struct addrinfo **res, int *sys_err);
+
 #endif

@@ -83,3 +83,26 @@ int weft_local_port(int fd)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return -EAFNOSUPPORT;
 }
+
+ssize_t weft_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                    socklen_t tolen)
+{
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr msg = {
+        .msg_name = (void *)to, .msg_namelen = to ? tolen : 0, .msg_iov = &iov, .msg_iovlen = 1};
+    return weft_sendmsg(fd, &msg, flags);
+}
+
+ssize_t weft_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                      socklen_t *fromlen)
+{
+    if (from && !fromlen)
+        return -EINVAL;
+    struct iovec iov = {buf, len};
+    struct msghdr msg = {
+        .msg_name = from, .msg_namelen = from ? *fromlen : 0, .msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = weft_recvmsg(fd, &msg, flags);
+    if (n >= 0 && from)
+        *fromlen = msg.msg_namelen;
+    return n;
+}

@@ -343,6 +343,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     weft__worker_wake_all();
     for (unsigned i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
+    /* Blocking threads may still wake tasks' workers (eventfds) until joined. */
+    weft__blocking_shutdown();
     weft__monitor_stop();
     for (unsigned i = 0; i < rt->nworkers; i++)
         if (ws[i].wake_fd >= 0)
