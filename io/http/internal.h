@@ -81,8 +81,8 @@ typedef struct weft__http_rp {
     weft__buf arena;
     weft__buf body;
     weft__http_hoff *hoff;
-    weft_http_header *hdrs;
-    unsigned nhdrs, hcap;
+    weft_http_header *hdrs; /* pointer view, built by weft__http_rp_request */
+    unsigned nhdrs, hcap;   /* header fields, then trailer fields */
     uint32_t target_off, path_off, query_off;
     size_t target_len;
     /* Head size, exact: head_fed bytes before hmark, where hmark is where counting
@@ -90,6 +90,7 @@ typedef struct weft__http_rp {
      * byte of the method when the request began inside it). */
     size_t head_fed;
     const char *hmark;
+    size_t trailer_bytes;   /* trailer fields of a chunked body (same limit as the head) */
     int hstate;             /* 0 none, 1 in a header name, 2 in a header value */
     int err_status;         /* status for an error a callback raised (HPE_USER) */
     const char *err_reason; /* text for the 4xx body */

@@ -41,6 +41,13 @@ static size_t head_len_at(const weft__http_rp *rp, const char *p)
  * head is still arriving (the exact check is at the end of the head, in push). */
 static int check_head(weft__http_rp *rp, const char *at, size_t len)
 {
+    if (rp->head_done) {
+        /* Trailer fields of a chunked body: counted by their own bytes. */
+        rp->trailer_bytes += len;
+        if (rp->trailer_bytes > rp->lim.max_header_bytes)
+            return fail(rp, 431, "trailer fields too large");
+        return 0;
+    }
     if (head_len_at(rp, at + len) > rp->lim.max_header_bytes)
         return fail(rp, 431, "request header fields too large");
     return 0;
@@ -162,7 +169,9 @@ static bool is_tchar(unsigned char c)
 static int on_header_field_complete(llhttp_t *p)
 {
     weft__http_rp *rp = rp_of(p);
-    if (rp->hstate != 1) /* llhttp reports an empty name as an error before this */
+    /* llhttp (not in strict mode) lets an empty name through, reporting no span or,
+     * when a recv boundary falls just before the colon, an empty one. */
+    if (rp->hstate != 1 || rp->arena.len == rp->hoff[rp->nhdrs - 1].name)
         return fail(rp, 400, "empty header name");
     /* llhttp, built without strict mode, lets spaces and some separators into names;
      * RFC 9110 allows only token characters (a space before the colon is a known
@@ -183,6 +192,8 @@ static int on_header_field_complete(llhttp_t *p)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     weft__http_rp *rp = rp_of(p);
+    if (rp->hstate != 2)
+        return fail(rp, 400, "header value without a name");
     int rc = check_head(rp, at, len);
     return rc ? rc : append(rp, at, len);
 }
@@ -207,16 +218,13 @@ static int on_headers_complete(llhttp_t *p)
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0 &&
         weft__buf_reserve(&rp->body, (size_t)p->content_length + 1) < 0)
         return fail(rp, 500, "out of memory");
-    /* Build the pointer view now: the arena no longer moves for this request. */
+    /* Expect: 100-continue (offsets: trailers may still move the arena). */
     for (unsigned i = 0; i < rp->nhdrs; i++) {
-        rp->hdrs[i].name = rp->arena.p + rp->hoff[i].name;
-        rp->hdrs[i].value = rp->arena.p + rp->hoff[i].value;
-        if (rp->hdrs[i].name[0] == 'e' || rp->hdrs[i].name[0] == 'E') {
-            if (strcasecmp(rp->hdrs[i].name, "expect") == 0) {
-                if (strcasecmp(rp->hdrs[i].value, "100-continue") != 0)
-                    return fail(rp, 417, "unsupported expectation");
-                rp->expect_continue = true;
-            }
+        const char *name = rp->arena.p + rp->hoff[i].name;
+        if ((name[0] == 'e' || name[0] == 'E') && strcasecmp(name, "expect") == 0) {
+            if (strcasecmp(rp->arena.p + rp->hoff[i].value, "100-continue") != 0)
+                return fail(rp, 417, "unsupported expectation");
+            rp->expect_continue = true;
         }
     }
     return HPE_PAUSED;
@@ -269,6 +277,7 @@ static void clear_request(weft__http_rp *rp)
     rp->query_off = UINT32_MAX;
     rp->target_len = 0;
     rp->head_fed = 0;
+    rp->trailer_bytes = 0;
     rp->hmark = NULL;
     rp->hstate = 0;
     rp->started = false;
@@ -362,7 +371,13 @@ void weft__http_rp_request(weft__http_rp *rp, weft_http_req *req)
     req->path = rp->arena.len ? rp->arena.p + rp->path_off : "";
     req->query = rp->query_off != UINT32_MAX ? rp->arena.p + rp->query_off : "";
     req->version_minor = p->http_minor;
-    req->headers = rp->hdrs;
+    /* Pointers only now: trailer fields may have moved the arena after the head. */
+    for (unsigned i = 0; i < rp->nhdrs; i++) {
+        rp->hdrs[i].name = rp->arena.p + rp->hoff[i].name;
+        rp->hdrs[i].value = rp->arena.p + rp->hoff[i].value;
+    }
+    static const weft_http_header none[1] = {{"", ""}};
+    req->headers = rp->hdrs ? rp->hdrs : none; /* never NULL, even with no headers */
     req->nheaders = rp->nhdrs;
     if (rp->body.len) {
         rp->body.p[rp->body.len] = '\0'; /* on_body reserved the byte */
