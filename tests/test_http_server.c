@@ -376,6 +376,12 @@ static void *bodies_main(void *arg)
     WT_EQ(strcmp(r->body, "PUT  len=11 nul=1|hello world"), 0);
     free(r);
 
+    /* Trailer fields of a chunked body show up among the headers. */
+    r = roundtrip(srv, "POST /hdr HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3\r\nabc\r\n0\r\nX-Test: from-trailer\r\n\r\n");
+    WT_EQ(strcmp(r->body, "from-trailer"), 0);
+    free(r);
+
     /* A body trickling in over many sends, with a NUL byte inside. */
     client *c = cl_open(srv);
     cl_send(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Le");
@@ -540,6 +546,7 @@ static void *malformed_main(void *arg)
         "GET / HTTP/1.1\r\nX: a\001b\r\n\r\n",                         /* control char */
         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",                /* a TLS hello */
         "GET / HTTP/1.1\nHost: x\n\n",                                 /* bare LF */
+        "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         client *c = cl_open(srv);
