@@ -2,7 +2,9 @@
  * statistics and graceful stop.
  *
  * Listeners: one SO_REUSEPORT socket per worker (by default), each with its own accept
- * task, so the kernel spreads connections and no accept queue is shared.
+ * task and multishot acceptor, so the kernel spreads connections and no accept queue
+ * is shared. At max_connections the accept task stops taking connections: new ones
+ * wait in the kernel's backlog (and up to the acceptor's 64 already accepted).
  *
  * A connection task loops: recv into its buffer, push the bytes through the request
  * parser (request.c), answer every complete request found (pipelining: all of them
@@ -312,6 +314,11 @@ static void *accept_main(void *arg)
 {
     listener *l = arg;
     weft_http_server *srv = l->srv;
+    /* One multishot accept per listener (net.h): connections arriving together cost
+     * one armed operation, not one submission each. */
+    weft_acceptor *acc = weft_acceptor_new(l->fd);
+    if (!acc)
+        return NULL;
     while (!stopping(srv)) {
         /* Reserve a connection slot first: at the limit, accepting pauses and the
          * kernel's backlog holds new connections. */
@@ -321,7 +328,7 @@ static void *accept_main(void *arg)
                 break;
             continue;
         }
-        int fd = weft_accept(l->fd, NULL, NULL, 0);
+        int fd = weft_acceptor_accept(acc, NULL, NULL);
         if (fd < 0) {
             atomic_fetch_sub(&srv->used, 1);
             if (fd == -ECANCELED || weft_cancelled())
@@ -329,7 +336,8 @@ static void *accept_main(void *arg)
             if (fd == -EBADF || fd == -EINVAL || fd == -ENOTSOCK)
                 break; /* the listener is gone */
             /* Out of descriptors or memory: back off instead of spinning; the
-             * connection stays in the backlog. Others (ECONNABORTED...) retry. */
+             * connection stays in the backlog (the acceptor re-arms on the next call).
+             * Others (ECONNABORTED...) retry. */
             if ((fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) &&
                 weft_sleep(10 * WEFT_NS_PER_MS) < 0)
                 break;
@@ -353,6 +361,7 @@ static void *accept_main(void *arg)
         }
         weft_detach(t);
     }
+    weft_acceptor_free(acc); /* closes connections it accepted that nobody took */
     return NULL;
 }
 
