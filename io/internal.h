@@ -94,8 +94,8 @@ int weft__blocking_submit(weft__job *j);
  * them; the next weft_run starts afresh (and reads WEFT_BLOCKING_THREADS again). */
 void weft__blocking_shutdown(void);
 
-/* getaddrinfo on the pool (resolve.c). Returns 0, a (negative, glibc)
- * EAI_* code, or -ECANCELED/-ETIMEDOUT/-EPERM; *sys_err receives errno for EAI_SYSTEM. */
+/* getaddrinfo on the pool (resolve.c). Returns 0, a (negative, glibc) EAI_* code, or
+ * -ECANCELED/-ETIMEDOUT/-EPERM/-EINVAL; *sys_err receives errno for EAI_SYSTEM. */
 int weft__getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
                       struct addrinfo **res, int *sys_err);
 

@@ -369,6 +369,10 @@ static atomic_int client_workers[2];
 static void *numbered_client(void *arg)
 {
     int32_t i = (int32_t)(intptr_t)arg;
+    /* Spread the connects over the workers: a task that sleeps may wake where an idle
+     * worker stole it. */
+    for (int k = 0; k < 200 && wt_cur_workers() == 2 && weft_worker_id() != i % 2; k++)
+        WT_OK(weft_sleep(100 * WT_US));
     int w = weft_worker_id();
     if (w >= 0 && w < 2)
         atomic_fetch_add(&client_workers[w], 1);

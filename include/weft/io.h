@@ -61,7 +61,10 @@ WEFT_API int weft_statx(int dirfd, const char *path, int flags, unsigned mask, s
  * suspends the task until it returns; *result (if non-NULL) receives fn's return value.
  * fn cannot be interrupted: a cancelled task still waits for fn to finish (arg may live
  * on its stack) and the call returns 0 with the result; the cancellation shows at the
- * next suspension point. Returns 0, -ENOMEM, or -EPERM outside a task. */
+ * next suspension point. A task already cancelled (or past its deadline) when it calls
+ * gets -ECANCELED (-ETIMEDOUT) and fn does not run. Returns 0, -EINVAL (fn NULL),
+ * -EAGAIN (no blocking thread runs and none could be started), or -EPERM outside a
+ * task. Blocking threads block every asynchronous signal. */
 WEFT_API int weft_blocking(weft_fn fn, void *arg, void **result);
 
 /* ---- signals ------------------------------------------------------------------------ */

@@ -46,7 +46,9 @@ WEFT_API int weft_shutdown(int fd, int how);
 typedef struct weft_acceptor weft_acceptor;
 /* Wraps the listening fd (not closed by weft_acceptor_free). NULL on -ENOMEM. */
 WEFT_API weft_acceptor *weft_acceptor_new(int listen_fd);
-/* The next connection's fd (SOCK_CLOEXEC), or a negative errno. */
+/* The next connection's fd (SOCK_CLOEXEC), or a negative errno. addr comes from
+ * getpeername (*addrlen is set to 0 if the peer has already gone). An error that ended
+ * the multishot (-EMFILE, ...) is returned once; the next call arms a new one. */
 WEFT_API int weft_acceptor_accept(weft_acceptor *a, struct sockaddr *addr, socklen_t *addrlen);
 /* Cancels the multishot accept, closes fds accepted but not taken, frees a. Call from
  * a task. */
@@ -54,9 +56,12 @@ WEFT_API void weft_acceptor_free(weft_acceptor *a);
 
 /* ---- name resolution and helpers ---------------------------------------------------- */
 
-/* getaddrinfo(3) on the blocking pool. Returns 0 or a negative EAI_* code (print it
- * with gai_strerror(-rc)); -ECANCELED / -ETIMEDOUT like any suspension (the lookup
- * still finishes on its thread and its result is freed). Free *res with freeaddrinfo. */
+/* getaddrinfo(3) on the blocking pool. Returns 0 or an EAI_* code, which glibc
+ * defines as negative already: compare rc with EAI_NONAME etc. and print it with
+ * gai_strerror(rc). -ECANCELED / -ETIMEDOUT like any suspension (the lookup still
+ * finishes on its thread and its result is freed; a lookup that finished anyway is
+ * returned). -EINVAL when res is NULL; -EPERM outside a task (numerically equal to
+ * EAI_BADFLAGS). Free *res with freeaddrinfo. */
 WEFT_API int weft_getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
                               struct addrinfo **res);
 
@@ -68,14 +73,18 @@ enum {
 
 /* Resolves host (NULL or "" = any address; numeric addresses skip the resolver), binds
  * and listens (SO_REUSEADDR always; flags as above). port 0 picks a free port (see
- * weft_local_port). Returns the listening fd. */
+ * weft_local_port). Returns the listening fd. The helpers below return errnos, not EAI
+ * codes: a name that does not resolve gives -ENXIO, a temporary resolver failure
+ * -EAGAIN. */
 WEFT_API int weft_tcp_listen(const char *host, uint16_t port, int backlog, int flags);
 /* Resolves host and connects to the first address that accepts (each tried in turn).
  * Returns the connected fd, or the last error (-ECONNREFUSED, ...). */
 WEFT_API int weft_tcp_connect(const char *host, uint16_t port, int flags);
-/* UDP socket bound to host:port (host NULL = any, port 0 = any). */
+/* UDP socket bound to host:port (host NULL = any, port 0 = any). family AF_UNSPEC,
+ * AF_INET or AF_INET6 (else -EAFNOSUPPORT); "any" is IPv4 unless family is AF_INET6. */
 WEFT_API int weft_udp_bind(const char *host, uint16_t port, int family);
-/* Unix stream sockets. weft_unix_listen unlinks a stale socket file first. */
+/* Unix stream sockets. weft_unix_listen takes over a stale socket file (one that no
+ * socket listens on, per /proc/net/unix); a live listener's gives -EADDRINUSE. */
 WEFT_API int weft_unix_listen(const char *path, int backlog);
 WEFT_API int weft_unix_connect(const char *path);
 /* The port a socket is bound to (host order), or a negative errno. */
