@@ -3,7 +3,7 @@
  * Protocol (Tokio's "searching" rule, Go's spinning Ms):
  *  1. A worker out of local work becomes a searcher if fewer than half the workers
  *     (at least one) are searching. A searcher steals about half of a random victim's
- *     queue and spins for up to SPIN_NS: waking a halted vCPU costs ~21 µs on the VMs we
+ *     queue and spins for up to WEFT_SPIN_US (default 50 µs): waking a halted vCPU costs ~21 µs on the VMs we
  *     measure on, so a short spin is far cheaper than a park and a wake.
  *  2. A searcher that finds work stops searching; if it was the last searcher it wakes a
  *     parked worker, so work keeps spreading without a thundering herd.
@@ -28,7 +28,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-enum { SPIN_NS = 50000 };
+
 
 static uint32_t xorshift(uint32_t *s)
 {
@@ -166,7 +166,7 @@ weft_task *weft__idle(weft__worker *w)
                 uint64_t now = weft_now();
                 if (!t0)
                     t0 = now;
-                else if (now - t0 > SPIN_NS)
+                else if (now - t0 > rt->spin_ns)
                     break;
                 if (w->timers.len) {
                     weft__timers_run(w, now);

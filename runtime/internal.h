@@ -348,6 +348,7 @@ typedef struct weft__rt {
     bool pin;
     bool debug;
     uint64_t slow_ns;
+    uint64_t spin_ns; /* how long a searcher spins before parking (WEFT_SPIN_US) */
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
     _Atomic unsigned nparked;
