@@ -106,6 +106,11 @@ static void park(weft__rt *rt, weft__worker *w)
 {
     atomic_store(&w->parked, true);
     atomic_fetch_add(&rt->nparked, 1);
+    /* Cancels other workers asked for go in before we sleep. Handing them over wakes
+     * the waiting tasks (into this worker's next slot), so this comes before the
+     * checks below: a parked worker must have nothing runnable of its own. */
+    if (atomic_load_explicit(&w->cancel_pending, memory_order_relaxed))
+        weft__io_poll(w);
     if (work_visible(rt) || atomic_load(&rt->stopping) || atomic_load(&w->next)) {
         if (atomic_exchange(&w->parked, false))
             atomic_fetch_sub(&rt->nparked, 1);
@@ -119,8 +124,6 @@ static void park(weft__rt *rt, weft__worker *w)
             atomic_fetch_sub(&rt->nparked, 1);
         return;
     }
-    if (atomic_load_explicit(&w->cancel_pending, memory_order_relaxed))
-        weft__io_poll(w); /* cancels other workers asked for go in before we sleep */
     arm_wake_read(w);
     struct __kernel_timespec ts, *tsp = NULL;
     if (due != UINT64_MAX) {
