@@ -4,27 +4,29 @@
 #   build/release  Release, -Werror                          (compiler: cc)
 #   build/asan     RelWithDebInfo, AddressSanitizer + UBSan  (compiler: gcc)
 #   build/tsan     RelWithDebInfo, ThreadSanitizer           (compiler: clang; only with --tsan)
+#   build/fuzz     libFuzzer + ASan + UBSan on the HTTP request parser, run for
+#                  $FUZZ_SECONDS (default 20) seconds from the seed corpus (clang)
 #
 # Installs missing Debian packages first (tools/setup.sh). Benchmarks are not built.
 # Exits nonzero when any configure, build or test fails. The last line of output is
 # "N passed, N failed", summed over the builds that ran; a build that fails to
 # configure or compile counts as one failure; skipped tests (exit 77) are not counted.
 #
-# Usage: tools/run-tests.sh [--tsan] [--only release|asan|tsan] [-- extra ctest args]
+# Usage: tools/run-tests.sh [--tsan] [--only release|asan|tsan|fuzz] [-- extra ctest args]
 set -euo pipefail
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 root=$PWD
 
-builds=(release asan)
+builds=(release asan fuzz)
 ctest_extra=()
 while (($#)); do
     case "$1" in
-    --tsan) builds+=(tsan) ;;
+    --tsan) builds=(release asan tsan fuzz) ;;
     --only)
         [[ $# -ge 2 ]] || { usage >&2; exit 2; }
         builds=("$2")
@@ -69,8 +71,28 @@ set_configure_args() {
     esac
 }
 
+# run_fuzz: a short libFuzzer run of the HTTP request parser; one test in the totals.
+run_fuzz() {
+    local secs=${FUZZ_SECONDS:-20} log=build/fuzz.log
+    echo "=== fuzz: fuzz_http_request for ${secs}s (build/fuzz)"
+    mkdir -p build
+    if WEFT_FUZZ_BUILD=build/fuzz fuzz/run.sh "$secs" >"$log" 2>&1; then
+        grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$log" | tail -n 2 || true
+        summary+=("fuzz: 1 passed, 0 failed (fuzz_http_request ${secs}s)")
+        total_passed=$((total_passed + 1))
+    else
+        tail -n 40 "$log"
+        summary+=("fuzz: 0 passed, 1 failed (see $log and build/fuzz/artifacts/)")
+        total_failed=$((total_failed + 1))
+    fi
+}
+
 # run_build NAME: configure, compile and test build/NAME; adds to the totals.
 run_build() {
+    if [[ $1 == fuzz ]]; then
+        run_fuzz
+        return
+    fi
     local name=$1 dir=build/$1 log rc=0 line failed total skipped
     local -a args=() runner=()
     if ! set_configure_args "$name"; then
