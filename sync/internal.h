@@ -1,0 +1,74 @@
+/* weft sync/ — what the lock-like primitives (mutex.c, rwlock.c, sem.c, event.c, cond.c,
+ * barrier.c, waitgroup.c, once.c) share: a waiter record that a waker can claim, and
+ * the way an interrupted waiter leaves its queue.
+ *
+ * Protocol shared by every primitive (each file adds its own state word):
+ *  1. Waiters queue in FIFO order on a weft__waitq guarded by the object's weft__spin,
+ *     and only after re-checking the object's state under that lock.
+ *  2. A waker pops a waiter under the lock, marks it `claimed` there, applies the
+ *     hand-off to the object's state (the waiter now owns the lock / unit / wake-up),
+ *     drops the lock and only then fires the waiter (no unpark inside the spinlock).
+ *  3. An interrupted waiter (weft__waiter_wait returned -ECANCELED/-ETIMEDOUT) retakes
+ *     the lock: unclaimed, it unlinks itself and the object is fixed up as if it had
+ *     never queued; claimed, the hand-off already happened, so it waits the few
+ *     instructions until the waker's fire and keeps what it was given (the call
+ *     succeeds; the cancel stays pending for the next suspension). Nothing is lost or
+ *     given twice, and the waiter's stack record is never touched after it returns.
+ */
+#ifndef WEFT_SYNC_INTERNAL_H
+#define WEFT_SYNC_INTERNAL_H
+
+#include "runtime/internal.h"
+#include "weft/sync.h"
+
+#include <sched.h>
+
+typedef struct weft__sw {
+    weft__waiter w;
+    bool claimed; /* under the object's lock: a waker popped it and will fire it */
+    int kind;     /* per primitive (rwlock: reader or writer) */
+} weft__sw;
+
+static inline void weft__sw_init(weft__sw *sw, int kind)
+{
+    sw->w.task = weft__task_self();
+    atomic_init(&sw->w.fired, 0);
+    sw->w.res = 0;
+    sw->w.elem = NULL;
+    sw->w.next = sw->w.prev = NULL;
+    sw->claimed = false;
+    sw->kind = kind;
+}
+
+/* Under the lock (step 2): pops the first waiter, claimed, or NULL. */
+static inline weft__sw *weft__sw_pop(weft__waitq *q)
+{
+    weft__sw *sw = (weft__sw *)weft__waitq_pop(q);
+    if (sw)
+        sw->claimed = true;
+    return sw;
+}
+
+/* Step 3, claimed case: the waker is between its unlock and its fire. */
+static inline int weft__sw_await_fire(weft__sw *sw)
+{
+    unsigned spins = 0;
+    /* acquire: pairs with the fire's release store, like weft__waiter_wait */
+    while (!atomic_load_explicit(&sw->w.fired, memory_order_acquire)) {
+        if (++spins < 1000)
+            __builtin_ia32_pause();
+        else
+            sched_yield(); /* the waker's thread was preempted */
+    }
+    return sw->w.res;
+}
+
+/* Fires every waiter of a private list built from claimed waiters (after unlock). */
+static inline void weft__sw_fire_all(weft__waitq *list, int res)
+{
+    weft__waiter *w;
+    while ((w = weft__waitq_pop(list)))
+        weft__waiter_fire(w, res);
+}
+
+#endif

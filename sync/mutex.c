@@ -1,0 +1,189 @@
+/* weft — mutex: a task lock with FIFO hand-off.
+ *
+ * State word: UNLOCKED (0), LOCKED (1), CONTENDED (2: locked, and the queue may hold
+ * waiters, so unlock must take the slow path). Protocol (sync/internal.h has the common
+ * waiter steps):
+ *  1. lock: one CAS UNLOCKED → LOCKED (acquire). unlock: one CAS LOCKED → UNLOCKED
+ *     (release). Those are the only operations without the spinlock.
+ *  2. A locker that fails takes the spinlock and re-reads: UNLOCKED → it CASes to LOCKED
+ *     and owns it; LOCKED → it CASes to CONTENDED; CONTENDED → it queues and sleeps.
+ *     Marking CONTENDED before queueing makes the holder's fast unlock fail, so the
+ *     holder always comes to the spinlock and finds the waiter.
+ *  3. While CONTENDED the word only changes under the spinlock (both fast-path CASes
+ *     expect another value), so spinlock holders may store it plainly.
+ *  4. unlock slow path (CONTENDED): under the spinlock, pop the first waiter and hand it
+ *     the mutex: the word stays locked (CONTENDED if more wait, else LOCKED) and the
+ *     waiter returns owning it. With nobody queued (they all left), store UNLOCKED.
+ *     UNLOCKED is reached only with an empty queue, so a newcomer never overtakes a
+ *     queued waiter.
+ *  5. A cancelled waiter leaves as sync/internal.h step 3 says: unclaimed, it unlinks
+ *     itself (and turns CONTENDED back into LOCKED when the queue emptied); claimed, it
+ *     owns the mutex and lock() returns 0.
+ *  6. Before queueing, a locker on a multi-worker runtime spins briefly while the word
+ *     is LOCKED (nobody queued), since the holder is then likely running elsewhere and
+ *     about to unlock: a park/unpark round trip costs more than a short critical
+ *     section. It never spins on CONTENDED, so queued waiters keep their FIFO turn.
+ */
+#include "sync/internal.h"
+
+enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2, SPIN_TRIES = 64 };
+
+typedef struct mutex {
+    _Atomic uint32_t state;
+    weft__spin lock;
+    weft__waitq q;
+} mutex;
+_Static_assert(sizeof(mutex) <= sizeof(weft_mutex), "weft_mutex storage too small");
+_Static_assert(_Alignof(mutex) <= _Alignof(weft_mutex), "weft_mutex alignment");
+
+static inline mutex *M(weft_mutex *m)
+{
+    return (mutex *)(void *)m;
+}
+
+void weft_mutex_init(weft_mutex *m)
+{
+    mutex *x = M(m);
+    atomic_init(&x->state, UNLOCKED);
+    atomic_init(&x->lock.locked, 0);
+    x->q.head = x->q.tail = NULL;
+}
+
+void weft_mutex_destroy(weft_mutex *m)
+{
+    mutex *x = M(m);
+    WEFT_ASSERT(atomic_load(&x->state) == UNLOCKED && !x->q.head);
+}
+
+int weft_mutex_trylock(weft_mutex *m)
+{
+    uint32_t s = UNLOCKED;
+    /* acquire: the critical section sees the previous holder's writes */
+    return atomic_compare_exchange_strong_explicit(&M(m)->state, &s, LOCKED, memory_order_acquire,
+                                                   memory_order_relaxed)
+               ? 0
+               : -EBUSY;
+}
+
+static int lock_slow(mutex *x)
+{
+    weft_task *self = weft__task_self();
+    /* Step 6. */
+    if (self && weft__rt_cur && weft__rt_cur->nworkers > 1) {
+        for (int i = 0; i < SPIN_TRIES; i++) {
+            uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
+            if (s == CONTENDED)
+                break;
+            if (s == UNLOCKED && atomic_compare_exchange_weak_explicit(
+                                     &x->state, &s, LOCKED, memory_order_acquire,
+                                     memory_order_relaxed))
+                return 0;
+            __builtin_ia32_pause();
+        }
+    }
+    if (self) {
+        int rc = weft__interrupted(self);
+        if (rc)
+            return rc;
+    }
+    weft__sw sw;
+    weft__sw_init(&sw, 0);
+    weft__spin_lock(&x->lock);
+    uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
+    for (;;) { /* step 2 */
+        if (s == CONTENDED)
+            break;
+        uint32_t to = s == UNLOCKED ? LOCKED : CONTENDED;
+        /* acquire (when taking it): as in trylock; the CAS to CONTENDED needs no order,
+         * only its place in the word's modification order (step 2) */
+        if (atomic_compare_exchange_weak_explicit(&x->state, &s, to, memory_order_acquire,
+                                                  memory_order_relaxed)) {
+            if (to == LOCKED) {
+                weft__spin_unlock(&x->lock);
+                return 0;
+            }
+            break;
+        }
+    }
+    weft__waitq_push(&x->q, &sw.w);
+    weft__spin_unlock(&x->lock);
+
+    int rc = weft__waiter_wait(&sw.w);
+    if (rc == 0)
+        return 0; /* handed over (step 4); the fire's release/acquire orders the data */
+    weft__spin_lock(&x->lock); /* step 5 */
+    if (sw.claimed) {
+        weft__spin_unlock(&x->lock);
+        weft__sw_await_fire(&sw);
+        return 0;
+    }
+    weft__waitq_remove(&x->q, &sw.w);
+    if (!x->q.head) /* step 3: CONTENDED is stable here */
+        atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
+    weft__spin_unlock(&x->lock);
+    return rc;
+}
+
+int weft_mutex_lock(weft_mutex *m)
+{
+    mutex *x = M(m);
+    uint32_t s = UNLOCKED;
+    if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, LOCKED,
+                                                            memory_order_acquire,
+                                                            memory_order_relaxed)))
+        return 0;
+    return lock_slow(x);
+}
+
+static void unlock_slow(mutex *x)
+{
+    weft__spin_lock(&x->lock);
+    uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
+    if (s == LOCKED) {
+        /* The last waiter left between our failed CAS and here (step 5). */
+        atomic_store_explicit(&x->state, UNLOCKED, memory_order_release);
+        weft__spin_unlock(&x->lock);
+        return;
+    }
+    if (s != CONTENDED)
+        weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);
+    weft__sw *w = weft__sw_pop(&x->q);
+    /* Step 4. release on UNLOCKED: our critical section before the next fast lock. */
+    if (!w)
+        atomic_store_explicit(&x->state, UNLOCKED, memory_order_release);
+    else if (!x->q.head)
+        atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
+    weft__spin_unlock(&x->lock);
+    if (w)
+        weft__waiter_fire(&w->w, 0);
+}
+
+void weft_mutex_unlock(weft_mutex *m)
+{
+    mutex *x = M(m);
+    uint32_t s = LOCKED;
+    /* release: the critical section's writes before the next holder's acquire */
+    if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, UNLOCKED,
+                                                            memory_order_release,
+                                                            memory_order_relaxed)))
+        return;
+    if (s == UNLOCKED)
+        weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);
+    unlock_slow(x);
+}
+
+bool weft_mutex_locked(const weft_mutex *m)
+{
+    return atomic_load_explicit(&M((weft_mutex *)m)->state, memory_order_relaxed) != UNLOCKED;
+}
+
+static void guard_unlock(void *m)
+{
+    weft_mutex_unlock(m);
+}
+
+weft__guard weft__guard_mutex(weft_mutex *m, int *err)
+{
+    *err = weft_mutex_lock(m);
+    return (weft__guard){.obj = *err ? NULL : m, .release = guard_unlock};
+}
