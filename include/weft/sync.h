@@ -219,9 +219,9 @@ WEFT_API weft__guard weft__guard_wrlock(weft_rwlock *l, int *err);
 WEFT_API weft__guard weft__guard_sem(weft_sem *s, int *err);
 #define WEFT__SCAT2(a, b) a##b
 #define WEFT__SCAT(a, b) WEFT__SCAT2(a, b)
-#define WEFT__WITH(make, obj, err)                                                                 \
+#define WEFT__WITH(make, o_, e_)                                                                 \
     for (weft__guard WEFT__SCAT(weft__g_, __LINE__)                                                \
-             __attribute__((cleanup(weft__guard_release))) = make((obj), &(err));                  \
+             __attribute__((cleanup(weft__guard_release))) = make((o_), &(e_));                      \
          WEFT__SCAT(weft__g_, __LINE__).obj && !WEFT__SCAT(weft__g_, __LINE__).once;               \
          WEFT__SCAT(weft__g_, __LINE__).once = 1)
 #define WEFT_WITH_MUTEX(m, err) WEFT__WITH(weft__guard_mutex, m, err)

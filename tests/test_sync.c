@@ -1,0 +1,917 @@
+/* test_sync.c — sync primitives: mutex, rwlock, semaphore (bounded), event, condition,
+ * barrier, waitgroup, once and the scoped lock guards. Each under contention from many
+ * tasks on 1, 2 and 4 workers (counts prove mutual exclusion and that nothing was lost),
+ * FIFO hand-off order, cancellation and deadlines while waiting (including a cancel that
+ * lands after the hand-off), and plain threads outside the runtime. */
+#include "fixture.h"
+
+#include <pthread.h>
+
+/* Runs x_main with 1, 2 and 4 workers. */
+#define WT_TEST_124(name)                                                                          \
+    static void test_##name(void **state)                                                          \
+    {                                                                                              \
+        (void)state;                                                                               \
+        wt_run_1_2(name##_main, NULL);                                                             \
+        (void)wt_run(4, name##_main, NULL);                                                        \
+    }
+
+static void *join_res(weft_task *t)
+{
+    void *r = NULL;
+    int rc = weft_join(t, &r); /* -ECANCELED for a task we cancelled */
+    WT_TRUE(rc == 0 || rc == -ECANCELED);
+    return r;
+}
+#define RC(p) ((int)(intptr_t)(p))
+#define PTR(rc) ((void *)(intptr_t)(rc))
+
+/* Waits until the task flagged itself as about to wait, then gives it time to queue.
+ * Only used where the order of queueing is what a test checks. */
+static void settle(atomic_int *flag, int n)
+{
+    wt_wait_ge(flag, n);
+    WT_OK(weft_sleep(10 * WT_MS));
+}
+
+/* ---- mutex -------------------------------------------------------------------------- */
+
+static weft_mutex g_mu = WEFT_MUTEX_INIT;
+
+static void *mutex_basic_main(void *arg)
+{
+    (void)arg;
+    WT_FALSE(weft_mutex_locked(&g_mu));
+    WT_OK(weft_mutex_trylock(&g_mu));
+    WT_TRUE(weft_mutex_locked(&g_mu));
+    WT_EQ(weft_mutex_trylock(&g_mu), -EBUSY);
+    weft_mutex_unlock(&g_mu);
+    WT_OK(weft_mutex_lock(&g_mu));
+    weft_mutex_unlock(&g_mu);
+    weft_mutex_destroy(&g_mu);
+    weft_mutex m;
+    weft_mutex_init(&m);
+    WT_OK(weft_mutex_lock(&m));
+    weft_mutex_unlock(&m);
+    weft_mutex_destroy(&m);
+    return NULL;
+}
+WT_TEST_1_2(mutex_basic)
+
+enum { NT = 32, K = 200 };
+
+struct mx {
+    weft_mutex m;
+    long counter; /* plain: the mutex protects it */
+    atomic_int in;
+};
+
+static void *mutex_worker(void *p)
+{
+    struct mx *s = p;
+    for (int i = 0; i < K; i++) {
+        WT_OK(weft_mutex_lock(&s->m));
+        WT_EQ(atomic_fetch_add(&s->in, 1), 0);
+        long c = s->counter;
+        if (i % 8 == 0)
+            WT_OK(weft_yield()); /* suspend while holding it: others queue */
+        s->counter = c + 1;
+        atomic_fetch_sub(&s->in, 1);
+        weft_mutex_unlock(&s->m);
+    }
+    return NULL;
+}
+
+static void *mutex_contended_main(void *arg)
+{
+    (void)arg;
+    struct mx s = {.m = WEFT_MUTEX_INIT};
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(mutex_worker, &s);
+    WT_OK(weft_gather(t, NT, NULL));
+    WT_EQ(s.counter, NT * K);
+    WT_FALSE(weft_mutex_locked(&s.m));
+    weft_mutex_destroy(&s.m);
+    return NULL;
+}
+WT_TEST_124(mutex_contended)
+
+struct fifo {
+    weft_mutex m;
+    atomic_int ready;
+    int order[8], n;
+};
+struct fifo_arg {
+    struct fifo *f;
+    int id;
+};
+
+static void *fifo_locker(void *p)
+{
+    struct fifo_arg *a = p;
+    atomic_fetch_add(&a->f->ready, 1);
+    WT_OK(weft_mutex_lock(&a->f->m));
+    a->f->order[a->f->n++] = a->id;
+    weft_mutex_unlock(&a->f->m);
+    return NULL;
+}
+
+static void *mutex_fifo_main(void *arg)
+{
+    (void)arg;
+    struct fifo f = {.m = WEFT_MUTEX_INIT};
+    struct fifo_arg a[8];
+    weft_task *t[8];
+    WT_OK(weft_mutex_lock(&f.m));
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct fifo_arg){&f, i};
+        t[i] = wt_spawn(fifo_locker, &a[i]);
+        settle(&f.ready, i + 1);
+    }
+    weft_mutex_unlock(&f.m);
+    /* A newcomer cannot overtake the queue. */
+    WT_EQ(weft_mutex_trylock(&f.m), -EBUSY);
+    WT_OK(weft_gather(t, 8, NULL));
+    WT_EQ(f.n, 8);
+    for (int i = 0; i < 8; i++)
+        WT_EQ(f.order[i], i);
+    return NULL;
+}
+WT_TEST_1_2(mutex_fifo)
+
+static void *lock_once(void *p)
+{
+    struct fifo *f = p;
+    atomic_fetch_add(&f->ready, 1);
+    int rc = weft_mutex_lock(&f->m);
+    if (rc == 0) {
+        f->n++;
+        weft_mutex_unlock(&f->m);
+    }
+    return PTR(rc);
+}
+
+static void *mutex_cancel_main(void *arg)
+{
+    (void)arg;
+    struct fifo f = {.m = WEFT_MUTEX_INIT};
+    WT_OK(weft_mutex_lock(&f.m));
+    weft_task *a = wt_spawn(lock_once, &f);
+    settle(&f.ready, 1);
+    weft_task *b = wt_spawn(lock_once, &f);
+    settle(&f.ready, 2);
+    weft_task *c = wt_spawn(lock_once, &f);
+    settle(&f.ready, 3);
+    weft_cancel(b); /* the middle waiter leaves; a and c still get the lock */
+    WT_EQ(RC(join_res(b)), -ECANCELED);
+    weft_mutex_unlock(&f.m);
+    WT_EQ(RC(join_res(a)), 0);
+    WT_EQ(RC(join_res(c)), 0);
+    WT_EQ(f.n, 2);
+    WT_FALSE(weft_mutex_locked(&f.m));
+    /* The only waiter cancelled: the mutex ends up free. */
+    WT_OK(weft_mutex_lock(&f.m));
+    weft_task *d = wt_spawn(lock_once, &f);
+    settle(&f.ready, 4);
+    weft_cancel(d);
+    WT_EQ(RC(join_res(d)), -ECANCELED);
+    weft_mutex_unlock(&f.m);
+    WT_FALSE(weft_mutex_locked(&f.m));
+    WT_OK(weft_mutex_trylock(&f.m));
+    weft_mutex_unlock(&f.m);
+    weft_mutex_destroy(&f.m);
+    return NULL;
+}
+WT_TEST_1_2(mutex_cancel)
+
+/* The cancel lands after the unlock handed the mutex over: the waiter keeps it
+ * (lock returns 0) and the cancel shows at its next suspension. */
+static void *handoff_locker(void *p)
+{
+    struct fifo *f = p;
+    atomic_fetch_add(&f->ready, 1);
+    int rc = weft_mutex_lock(&f->m);
+    if (rc)
+        return PTR(rc);
+    f->n++;
+    weft_mutex_unlock(&f->m);
+    return PTR(weft_sleep(10 * WT_SEC) == -ECANCELED ? 1 : -1);
+}
+
+static void *mutex_cancel_after_handoff_main(void *arg)
+{
+    (void)arg;
+    struct fifo f = {.m = WEFT_MUTEX_INIT};
+    WT_OK(weft_mutex_lock(&f.m));
+    weft_task *a = wt_spawn(handoff_locker, &f);
+    settle(&f.ready, 1);
+    weft_mutex_unlock(&f.m); /* hands it to a */
+    weft_cancel(a);
+    WT_EQ(RC(join_res(a)), 1);
+    WT_EQ(f.n, 1);
+    WT_FALSE(weft_mutex_locked(&f.m));
+    return NULL;
+}
+WT_TEST_1_2(mutex_cancel_after_handoff)
+
+static void *mutex_deadline_main(void *arg)
+{
+    (void)arg;
+    weft_mutex m = WEFT_MUTEX_INIT;
+    WT_OK(weft_mutex_lock(&m));
+    {
+        WEFT_WITH_TIMEOUT(5 * WT_MS);
+        WT_EQ(weft_mutex_lock(&m), -ETIMEDOUT);
+    }
+    weft_mutex_unlock(&m);
+    WT_FALSE(weft_mutex_locked(&m));
+    return NULL;
+}
+WT_TEST_1_2(mutex_deadline)
+
+/* ---- guards --------------------------------------------------------------------------- */
+
+static int guarded_early_return(weft_mutex *m)
+{
+    int err;
+    WEFT_WITH_MUTEX(m, err)
+    {
+        WT_TRUE(weft_mutex_locked(m));
+        return 7; /* released on the way out */
+    }
+    return err;
+}
+
+static void *guard_main(void *arg)
+{
+    (void)arg;
+    weft_mutex m = WEFT_MUTEX_INIT;
+    int err = -1, runs = 0;
+    WEFT_WITH_MUTEX(&m, err)
+    {
+        WT_TRUE(weft_mutex_locked(&m));
+        runs++;
+    }
+    WT_EQ(err, 0);
+    WT_EQ(runs, 1);
+    WT_FALSE(weft_mutex_locked(&m));
+    for (int i = 0; i < 3; i++) {
+        WEFT_WITH_MUTEX(&m, err)
+        {
+            if (i == 1)
+                break;
+            runs++;
+        }
+    }
+    WT_EQ(runs, 3); /* the break left only the guard's one-shot loop */
+    WT_FALSE(weft_mutex_locked(&m));
+    WT_EQ(guarded_early_return(&m), 7);
+    WT_FALSE(weft_mutex_locked(&m));
+
+    /* Failure: the block is skipped and err says why. */
+    WT_OK(weft_mutex_lock(&m));
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WEFT_WITH_MUTEX(&m, err)
+        {
+            runs = 100;
+        }
+    }
+    WT_EQ(err, -ETIMEDOUT);
+    WT_EQ(runs, 3);
+    weft_mutex_unlock(&m);
+
+    weft_rwlock l = WEFT_RWLOCK_INIT;
+    WEFT_WITH_RDLOCK(&l, err)
+    {
+        WT_EQ(weft_rwlock_tryrdlock(&l), 0);
+        weft_rwlock_rdunlock(&l);
+        WT_EQ(weft_rwlock_trywrlock(&l), -EBUSY);
+    }
+    WT_EQ(err, 0);
+    WEFT_WITH_WRLOCK(&l, err)
+    {
+        WT_EQ(weft_rwlock_tryrdlock(&l), -EBUSY);
+    }
+    WT_OK(weft_rwlock_trywrlock(&l));
+    weft_rwlock_wrunlock(&l);
+    weft_sem s = WEFT_SEM_INIT(1);
+    WEFT_WITH_SEM(&s, err)
+    {
+        WT_EQ(weft_sem_value(&s), 0);
+    }
+    WT_EQ(weft_sem_value(&s), 1);
+    return NULL;
+}
+WT_TEST_1_2(guard)
+
+/* ---- plain threads -------------------------------------------------------------------- */
+
+struct plain {
+    weft_mutex m;
+    weft_event ev;
+    atomic_int step;
+    long n;
+};
+
+static void *plain_thread(void *p)
+{
+    struct plain *s = p;
+    atomic_store(&s->step, 1);
+    if (weft_mutex_lock(&s->m) == 0) { /* blocks the thread on a futex */
+        s->n++;
+        weft_mutex_unlock(&s->m);
+    }
+    if (weft_event_wait(&s->ev) == 0)
+        s->n += 10;
+    atomic_store(&s->step, 2);
+    return NULL;
+}
+
+static void *plain_thread_main(void *arg)
+{
+    (void)arg;
+    struct plain s = {.m = WEFT_MUTEX_INIT, .ev = WEFT_EVENT_INIT};
+    WT_OK(weft_mutex_lock(&s.m));
+    pthread_t th;
+    WT_OK(pthread_create(&th, NULL, plain_thread, &s));
+    wt_wait_ge(&s.step, 1);
+    WT_OK(weft_sleep(5 * WT_MS));
+    weft_mutex_unlock(&s.m);
+    WT_OK(weft_sleep(5 * WT_MS));
+    weft_event_set(&s.ev);
+    wt_wait_ge(&s.step, 2);
+    pthread_join(th, NULL);
+    WT_EQ(s.n, 11);
+    return NULL;
+}
+WT_TEST_1_2(plain_thread)
+
+/* ---- semaphore ------------------------------------------------------------------------ */
+
+static void *sem_basic_main(void *arg)
+{
+    (void)arg;
+    weft_sem s;
+    WT_EQ(weft_sem_init(&s, -1), -EINVAL);
+    WT_EQ(weft_sem_init_bounded(&s, 0), -EINVAL);
+    WT_OK(weft_sem_init(&s, 2));
+    WT_OK(weft_sem_acquire(&s));
+    WT_OK(weft_sem_tryacquire(&s));
+    WT_EQ(weft_sem_tryacquire(&s), -EAGAIN);
+    WT_EQ(weft_sem_value(&s), 0);
+    for (int i = 0; i < 5; i++)
+        WT_OK(weft_sem_release(&s)); /* unbounded: above the initial value is fine */
+    WT_EQ(weft_sem_value(&s), 5);
+    weft_sem_destroy(&s);
+
+    weft_sem b = WEFT_BOUNDED_SEM_INIT(2);
+    WT_EQ(weft_sem_release(&b), -EOVERFLOW);
+    WT_OK(weft_sem_acquire(&b));
+    WT_OK(weft_sem_release(&b));
+    WT_EQ(weft_sem_release(&b), -EOVERFLOW);
+    WT_EQ(weft_sem_value(&b), 2);
+    WT_OK(weft_sem_init_bounded(&b, 1));
+    WT_OK(weft_sem_acquire(&b));
+    WT_OK(weft_sem_release(&b));
+    WT_EQ(weft_sem_release(&b), -EOVERFLOW);
+    return NULL;
+}
+WT_TEST_1_2(sem_basic)
+
+struct semx {
+    weft_sem s;
+    atomic_int in, max_in;
+    atomic_long total;
+};
+
+static void *sem_worker(void *p)
+{
+    struct semx *x = p;
+    for (int i = 0; i < K; i++) {
+        WT_OK(weft_sem_acquire(&x->s));
+        int in = atomic_fetch_add(&x->in, 1) + 1;
+        int m = atomic_load(&x->max_in);
+        while (in > m && !atomic_compare_exchange_weak(&x->max_in, &m, in))
+            ;
+        if (i % 4 == 0)
+            WT_OK(weft_yield());
+        atomic_fetch_sub(&x->in, 1);
+        atomic_fetch_add(&x->total, 1);
+        WT_OK(weft_sem_release(&x->s));
+    }
+    return NULL;
+}
+
+static void *sem_contended_main(void *arg)
+{
+    (void)arg;
+    struct semx x = {.s = WEFT_BOUNDED_SEM_INIT(3)};
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(sem_worker, &x);
+    WT_OK(weft_gather(t, NT, NULL));
+    WT_EQ(atomic_load(&x.total), NT * K);
+    WT_LE(atomic_load(&x.max_in), 3);
+    WT_EQ(weft_sem_value(&x.s), 3);
+    return NULL;
+}
+WT_TEST_124(sem_contended)
+
+struct semc {
+    weft_sem s;
+    atomic_int ready;
+};
+static void *sem_waiter(void *p)
+{
+    struct semc *c = p;
+    atomic_fetch_add(&c->ready, 1);
+    return PTR(weft_sem_acquire(&c->s));
+}
+
+static void *sem_cancel_main(void *arg)
+{
+    (void)arg;
+    struct semc c = {.s = WEFT_SEM_INIT(0)};
+    weft_task *a = wt_spawn(sem_waiter, &c);
+    settle(&c.ready, 1);
+    weft_task *b = wt_spawn(sem_waiter, &c);
+    settle(&c.ready, 2);
+    weft_cancel(a);
+    WT_EQ(RC(join_res(a)), -ECANCELED);
+    WT_OK(weft_sem_release(&c.s)); /* goes to b, not lost on a */
+    WT_EQ(RC(join_res(b)), 0);
+    WT_EQ(weft_sem_value(&c.s), 0);
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_sem_acquire(&c.s), -ETIMEDOUT);
+    }
+    WT_OK(weft_sem_release(&c.s));
+    WT_EQ(weft_sem_value(&c.s), 1);
+    return NULL;
+}
+WT_TEST_1_2(sem_cancel)
+
+/* ---- rwlock --------------------------------------------------------------------------- */
+
+struct rw {
+    weft_rwlock l;
+    atomic_int readers, writers, max_readers;
+    long value;
+    atomic_int ready;
+    int order[4], n;
+};
+
+static void *rw_worker(void *p)
+{
+    struct rw *s = p;
+    for (int i = 0; i < K; i++) {
+        if (i % 4 == 0) {
+            WT_OK(weft_rwlock_wrlock(&s->l));
+            WT_EQ(atomic_fetch_add(&s->writers, 1), 0);
+            WT_EQ(atomic_load(&s->readers), 0);
+            long v = s->value;
+            WT_OK(weft_yield());
+            s->value = v + 1;
+            atomic_fetch_sub(&s->writers, 1);
+            weft_rwlock_wrunlock(&s->l);
+        } else {
+            WT_OK(weft_rwlock_rdlock(&s->l));
+            int r = atomic_fetch_add(&s->readers, 1) + 1;
+            int m = atomic_load(&s->max_readers);
+            while (r > m && !atomic_compare_exchange_weak(&s->max_readers, &m, r))
+                ;
+            WT_EQ(atomic_load(&s->writers), 0);
+            if (i % 3 == 0)
+                WT_OK(weft_yield());
+            atomic_fetch_sub(&s->readers, 1);
+            weft_rwlock_rdunlock(&s->l);
+        }
+    }
+    return NULL;
+}
+
+static void *rwlock_contended_main(void *arg)
+{
+    (void)arg;
+    struct rw s = {.l = WEFT_RWLOCK_INIT};
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(rw_worker, &s);
+    WT_OK(weft_gather(t, NT, NULL));
+    WT_EQ(s.value, NT * (K / 4));
+    WT_GE(atomic_load(&s.max_readers), 1);
+    weft_rwlock_destroy(&s.l);
+    return NULL;
+}
+WT_TEST_124(rwlock_contended)
+
+struct rw_arg {
+    struct rw *s;
+    int id;
+    bool write;
+};
+static void *rw_one(void *p)
+{
+    struct rw_arg *a = p;
+    atomic_fetch_add(&a->s->ready, 1);
+    int rc = a->write ? weft_rwlock_wrlock(&a->s->l) : weft_rwlock_rdlock(&a->s->l);
+    if (rc)
+        return PTR(rc);
+    a->s->order[a->s->n++] = a->id;
+    if (a->write)
+        weft_rwlock_wrunlock(&a->s->l);
+    else
+        weft_rwlock_rdunlock(&a->s->l);
+    return NULL;
+}
+
+static void *rwlock_order_main(void *arg)
+{
+    (void)arg;
+    struct rw s = {.l = WEFT_RWLOCK_INIT};
+    /* Two readers share it; a writer queues; a later reader queues behind the writer. */
+    WT_OK(weft_rwlock_rdlock(&s.l));
+    WT_OK(weft_rwlock_rdlock(&s.l));
+    struct rw_arg w = {&s, 1, true}, r = {&s, 2, false};
+    weft_task *tw = wt_spawn(rw_one, &w);
+    settle(&s.ready, 1);
+    WT_EQ(weft_rwlock_tryrdlock(&s.l), -EBUSY);
+    weft_task *tr = wt_spawn(rw_one, &r);
+    settle(&s.ready, 2);
+    weft_rwlock_rdunlock(&s.l);
+    weft_rwlock_rdunlock(&s.l);
+    WT_OK(weft_join(tw, NULL));
+    WT_OK(weft_join(tr, NULL));
+    WT_EQ(s.n, 2);
+    WT_EQ(s.order[0], 1);
+    WT_EQ(s.order[1], 2);
+
+    /* A queued writer cancelled: the reader behind it gets in beside the holder. */
+    s.n = 0;
+    WT_OK(weft_rwlock_rdlock(&s.l));
+    tw = wt_spawn(rw_one, &w);
+    settle(&s.ready, 3);
+    tr = wt_spawn(rw_one, &r);
+    settle(&s.ready, 4);
+    weft_cancel(tw);
+    WT_EQ(RC(join_res(tw)), -ECANCELED);
+    WT_OK(weft_join(tr, NULL)); /* got in while we still read */
+    WT_EQ(s.n, 1);
+    weft_rwlock_rdunlock(&s.l);
+    WT_OK(weft_rwlock_trywrlock(&s.l));
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_rwlock_rdlock(&s.l), -ETIMEDOUT);
+        WT_EQ(weft_rwlock_wrlock(&s.l), -ETIMEDOUT);
+    }
+    weft_rwlock_wrunlock(&s.l);
+    weft_rwlock_destroy(&s.l);
+    return NULL;
+}
+WT_TEST_1_2(rwlock_order)
+
+/* ---- event ---------------------------------------------------------------------------- */
+
+struct ev {
+    weft_event e;
+    atomic_int ready, woken;
+};
+static void *ev_waiter(void *p)
+{
+    struct ev *e = p;
+    atomic_fetch_add(&e->ready, 1);
+    int rc = weft_event_wait(&e->e);
+    if (rc == 0)
+        atomic_fetch_add(&e->woken, 1);
+    return PTR(rc);
+}
+
+static void *event_main(void *arg)
+{
+    (void)arg;
+    struct ev e = {.e = WEFT_EVENT_INIT};
+    WT_FALSE(weft_event_is_set(&e.e));
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(ev_waiter, &e);
+    settle(&e.ready, NT);
+    weft_cancel(t[0]);
+    WT_EQ(RC(join_res(t[0])), -ECANCELED);
+    weft_event_set(&e.e);
+    WT_TRUE(weft_event_is_set(&e.e));
+    for (int i = 1; i < NT; i++)
+        WT_EQ(RC(join_res(t[i])), 0);
+    WT_EQ(atomic_load(&e.woken), NT - 1);
+    WT_OK(weft_event_wait(&e.e)); /* set: at once */
+    weft_event_clear(&e.e);
+    WT_FALSE(weft_event_is_set(&e.e));
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_event_wait(&e.e), -ETIMEDOUT);
+    }
+    weft_event_destroy(&e.e);
+    return NULL;
+}
+WT_TEST_124(event)
+
+/* ---- condition ------------------------------------------------------------------------ */
+
+struct cv {
+    weft_mutex m;
+    weft_cond c;
+    int items;        /* under m */
+    long taken, made; /* under m */
+    atomic_int ready;
+};
+
+static void *cv_consumer(void *p)
+{
+    struct cv *s = p;
+    for (int i = 0; i < K; i++) {
+        WT_OK(weft_mutex_lock(&s->m));
+        while (s->items == 0)
+            WT_OK(weft_cond_wait(&s->c, &s->m));
+        s->items--;
+        s->taken++;
+        weft_mutex_unlock(&s->m);
+    }
+    return NULL;
+}
+
+static void *cv_producer(void *p)
+{
+    struct cv *s = p;
+    for (int i = 0; i < K; i++) {
+        WT_OK(weft_mutex_lock(&s->m));
+        s->items++;
+        s->made++;
+        weft_cond_signal(&s->c);
+        weft_mutex_unlock(&s->m);
+        if (i % 8 == 0)
+            WT_OK(weft_yield());
+    }
+    return NULL;
+}
+
+static void *cond_contended_main(void *arg)
+{
+    (void)arg;
+    struct cv s = {.m = WEFT_MUTEX_INIT, .c = WEFT_COND_INIT};
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(i % 2 ? cv_producer : cv_consumer, &s);
+    WT_OK(weft_gather(t, NT, NULL));
+    WT_EQ(s.taken, (NT / 2) * K);
+    WT_EQ(s.made, s.taken);
+    WT_EQ(s.items, 0);
+    weft_cond_destroy(&s.c);
+    return NULL;
+}
+WT_TEST_124(cond_contended)
+
+static void *cv_waiter(void *p)
+{
+    struct cv *s = p;
+    WT_OK(weft_mutex_lock(&s->m));
+    atomic_fetch_add(&s->ready, 1);
+    int rc = weft_cond_wait(&s->c, &s->m);
+    WT_TRUE(weft_mutex_locked(&s->m)); /* held again in every case */
+    if (rc == 0)
+        s->taken++;
+    weft_mutex_unlock(&s->m);
+    return PTR(rc);
+}
+
+static void *cond_cancel_main(void *arg)
+{
+    (void)arg;
+    struct cv s = {.m = WEFT_MUTEX_INIT, .c = WEFT_COND_INIT};
+    weft_task *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = wt_spawn(cv_waiter, &s);
+        settle(&s.ready, i + 1);
+    }
+    weft_cancel(t[0]);
+    WT_EQ(RC(join_res(t[0])), -ECANCELED);
+    weft_cond_signal(&s.c); /* to t[1], not lost on the cancelled t[0] */
+    WT_EQ(RC(join_res(t[1])), 0);
+    /* Signal then cancel before the waiter ran: it keeps the signal. */
+    WT_OK(weft_mutex_lock(&s.m));
+    weft_cond_signal(&s.c);
+    weft_cancel(t[2]);
+    weft_mutex_unlock(&s.m);
+    WT_EQ(RC(join_res(t[2])), 0);
+    weft_cond_broadcast(&s.c);
+    WT_EQ(RC(join_res(t[3])), 0);
+    WT_EQ(s.taken, 3);
+    WT_OK(weft_mutex_lock(&s.m));
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_cond_wait(&s.c, &s.m), -ETIMEDOUT);
+    }
+    WT_TRUE(weft_mutex_locked(&s.m));
+    weft_mutex_unlock(&s.m);
+    return NULL;
+}
+WT_TEST_1_2(cond_cancel)
+
+/* ---- barrier -------------------------------------------------------------------------- */
+
+enum { BP = 8, GEN = 50 };
+struct bar {
+    weft_barrier b;
+    atomic_int phase[GEN];
+    atomic_int idx_mask[GEN];
+};
+
+static void *bar_worker(void *p)
+{
+    struct bar *s = p;
+    for (int g = 0; g < GEN; g++) {
+        atomic_fetch_add(&s->phase[g], 1);
+        int i = weft_barrier_wait(&s->b);
+        WT_GE(i, 0);
+        WT_LT(i, BP);
+        /* nobody passes before all BP arrived in this generation */
+        WT_EQ(atomic_load(&s->phase[g]), BP);
+        int bit = 1 << i;
+        WT_EQ(atomic_fetch_or(&s->idx_mask[g], bit) & bit, 0);
+    }
+    return NULL;
+}
+
+static void *barrier_main(void *arg)
+{
+    (void)arg;
+    static struct bar s; /* large for the stack under sanitizers */
+    memset(&s, 0, sizeof s);
+    WT_EQ(weft_barrier_init(&s.b, 0), -EINVAL);
+    WT_OK(weft_barrier_init(&s.b, BP));
+    weft_task *t[BP];
+    for (int i = 0; i < BP; i++)
+        t[i] = wt_spawn(bar_worker, &s);
+    WT_OK(weft_gather(t, BP, NULL));
+    for (int g = 0; g < GEN; g++)
+        WT_EQ(atomic_load(&s.idx_mask[g]), (1 << BP) - 1);
+
+    /* A cancelled party withdraws its arrival. */
+    weft_barrier b2 = WEFT_BARRIER_INIT(2);
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_barrier_wait(&b2), -ETIMEDOUT);
+    }
+    weft_barrier one = WEFT_BARRIER_INIT(1);
+    WT_EQ(weft_barrier_wait(&one), 0);
+    weft_barrier_destroy(&b2);
+    return NULL;
+}
+WT_TEST_124(barrier)
+
+static void *bar_two(void *p)
+{
+    return PTR(weft_barrier_wait(p));
+}
+static void *barrier_withdraw_main(void *arg)
+{
+    (void)arg;
+    weft_barrier b = WEFT_BARRIER_INIT(2);
+    weft_task *a = wt_spawn(bar_two, &b);
+    WT_OK(weft_sleep(10 * WT_MS));
+    weft_cancel(a);
+    WT_EQ(RC(join_res(a)), -ECANCELED);
+    weft_task *c = wt_spawn(bar_two, &b);
+    WT_OK(weft_sleep(5 * WT_MS));
+    int i = weft_barrier_wait(&b); /* needs c: a's arrival was withdrawn */
+    int j = RC(join_res(c));
+    WT_EQ(i + j, 1);
+    return NULL;
+}
+WT_TEST_1_2(barrier_withdraw)
+
+/* ---- waitgroup ------------------------------------------------------------------------ */
+
+struct wgx {
+    weft_waitgroup g;
+    atomic_int done;
+};
+static void *wg_worker(void *p)
+{
+    struct wgx *s = p;
+    WT_OK(weft_yield());
+    atomic_fetch_add(&s->done, 1);
+    WT_OK(weft_waitgroup_done(&s->g));
+    return NULL;
+}
+static void *wg_waiter(void *p)
+{
+    struct wgx *s = p;
+    int rc = weft_waitgroup_wait(&s->g);
+    if (rc == 0)
+        WT_EQ(atomic_load(&s->done), NT);
+    return PTR(rc);
+}
+
+static void *waitgroup_main(void *arg)
+{
+    (void)arg;
+    struct wgx s = {.g = WEFT_WAITGROUP_INIT};
+    WT_OK(weft_waitgroup_wait(&s.g)); /* zero: at once */
+    WT_EQ(weft_waitgroup_done(&s.g), -EINVAL);
+    WT_OK(weft_waitgroup_add(&s.g, NT));
+    weft_task *w[4];
+    for (int i = 0; i < 4; i++)
+        w[i] = wt_spawn(wg_waiter, &s);
+    weft_task *t[NT];
+    for (int i = 0; i < NT; i++)
+        t[i] = wt_spawn(wg_worker, &s);
+    WT_OK(weft_waitgroup_wait(&s.g));
+    WT_EQ(atomic_load(&s.done), NT);
+    WT_OK(weft_gather(t, NT, NULL));
+    for (int i = 0; i < 4; i++)
+        WT_EQ(RC(join_res(w[i])), 0);
+    WT_EQ(weft_waitgroup_count(&s.g), 0);
+    WT_OK(weft_waitgroup_add(&s.g, 1));
+    weft_task *c = wt_spawn(wg_waiter, &s);
+    WT_OK(weft_sleep(5 * WT_MS));
+    weft_cancel(c);
+    WT_EQ(RC(join_res(c)), -ECANCELED);
+    {
+        WEFT_WITH_TIMEOUT(2 * WT_MS);
+        WT_EQ(weft_waitgroup_wait(&s.g), -ETIMEDOUT);
+    }
+    WT_OK(weft_waitgroup_done(&s.g));
+    weft_waitgroup_destroy(&s.g);
+    return NULL;
+}
+WT_TEST_124(waitgroup)
+
+/* ---- once ----------------------------------------------------------------------------- */
+
+struct oncex {
+    weft_once o;
+    atomic_int calls;
+    int fail_first;
+};
+static int once_fn(void *p)
+{
+    struct oncex *s = p;
+    int n = atomic_fetch_add(&s->calls, 1);
+    WT_OK(weft_sleep(2 * WT_MS)); /* others arrive and wait meanwhile */
+    return n < s->fail_first ? -EIO : 0;
+}
+static void *once_caller(void *p)
+{
+    struct oncex *s = p;
+    int rc;
+    while ((rc = weft_once_call(&s->o, once_fn, s)) == -EIO)
+        ;
+    WT_OK(rc);
+    WT_TRUE(weft_once_done(&s->o));
+    return NULL;
+}
+
+static void *once_main(void *arg)
+{
+    (void)arg;
+    for (int fail = 0; fail < 3; fail++) {
+        struct oncex s = {.o = WEFT_ONCE_INIT, .fail_first = fail};
+        weft_task *t[NT];
+        for (int i = 0; i < NT; i++)
+            t[i] = wt_spawn(once_caller, &s);
+        WT_OK(weft_gather(t, NT, NULL));
+        WT_EQ(atomic_load(&s.calls), fail + 1);
+        WT_OK(weft_once_call(&s.o, once_fn, &s));
+        WT_EQ(atomic_load(&s.calls), fail + 1);
+    }
+    return NULL;
+}
+WT_TEST_124(once)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mutex_basic),
+        cmocka_unit_test(test_mutex_contended),
+        cmocka_unit_test(test_mutex_fifo),
+        cmocka_unit_test(test_mutex_cancel),
+        cmocka_unit_test(test_mutex_cancel_after_handoff),
+        cmocka_unit_test(test_mutex_deadline),
+        cmocka_unit_test(test_guard),
+        cmocka_unit_test(test_plain_thread),
+        cmocka_unit_test(test_sem_basic),
+        cmocka_unit_test(test_sem_contended),
+        cmocka_unit_test(test_sem_cancel),
+        cmocka_unit_test(test_rwlock_contended),
+        cmocka_unit_test(test_rwlock_order),
+        cmocka_unit_test(test_event),
+        cmocka_unit_test(test_cond_contended),
+        cmocka_unit_test(test_cond_cancel),
+        cmocka_unit_test(test_barrier),
+        cmocka_unit_test(test_barrier_withdraw),
+        cmocka_unit_test(test_waitgroup),
+        cmocka_unit_test(test_once),
+    };
+    return WT_RUN_GROUP(tests);
+}
