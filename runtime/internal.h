@@ -192,8 +192,12 @@ static inline int weft__interrupted(weft_task *t)
     return t->deadline != UINT64_MAX ? weft__deadline_passed(t) : 0;
 }
 
+typedef struct weft__selgrp weft__selgrp;
+
 /* A waiter record, on the waiting side's stack. For a plain thread, task is NULL and
- * the thread sleeps on the futex word `fired`. */
+ * the thread sleeps on the futex word `fired`. A select queues one record per case
+ * (sel, idx, queued); whoever pops such a record must first claim the select for it
+ * (sync/chan_internal.h), and then fires the select's own waiter, not the record. */
 typedef struct weft__waiter {
     weft_task *task;
     _Atomic uint32_t fired;
@@ -201,7 +205,20 @@ typedef struct weft__waiter {
     void *elem;
     struct weft__waiter *next;
     struct weft__waiter *prev;
+    weft__selgrp *sel; /* NULL for a plain waiter */
+    unsigned idx;      /* select record: its case index */
+    bool queued;       /* select record: still in its channel's queue (under its lock) */
 } weft__waiter;
+
+/* A select waiting on several channels at once (sync/select.c). `state` says who owns
+ * it: WAITING (any channel may claim it, CAS to its case index), SELF (the select is
+ * re-checking its cases; a channel that pops a record then marks it POKED instead),
+ * GONE (it left after an interruption), or the index of the case that won. */
+enum { WEFT_SEL_WAITING = -1, WEFT_SEL_SELF = -2, WEFT_SEL_POKED = -3, WEFT_SEL_GONE = -4 };
+struct weft__selgrp {
+    _Atomic int state;
+    weft__waiter w; /* what the select sleeps on */
+};
 
 /* Marks w fired (with result res) and wakes its owner. The caller has already unlinked
  * it from whatever list held it; w must not be touched after this returns. */

@@ -30,51 +30,23 @@
  *  6. A slot whose ticket was claimed but not yet filled (the other side is between
  *     its CAS and its store) is waited out with pause, a few instructions at most.
  *  7. Waiters without a task are plain threads blocked on a futex (the bridge).
+ *  8. A queue may hold a select's records next to plain waiters: every pop goes through
+ *     weft__pop_live (chan_internal.h), which claims the select with one CAS under the
+ *     lock before handing anything over, and skips records of a select taken elsewhere.
+ *     A select fired with RETRY that ends up using another case passes it on (step 4).
+ *  9. shutdown() is close() with -ESHUTDOWN as the error (closed_err, stored before the
+ *     CLOSED bit is set, read after it is seen); with `immediate` it also drops what is
+ *     buffered, under the lock, and counts the dropped elements as done for join.
+ * 10. Channels that are not bounded FIFOs (unbounded, LIFO, priority) keep their
+ *     elements in a store under the lock (chan_store.c) and never wake with RETRY: a
+ *     sender hands its element to a waiting receiver, a receiver that makes room takes a
+ *     waiting sender's element into the store, and close fires everyone with the error.
  */
-#include "runtime/internal.h"
+#include "sync/chan_internal.h"
 
-#include <errno.h>
-#include <string.h>
-
-enum { MAX_ELEM = 65536, RETRY = 1 };
-#define CLOSED (UINT64_C(1) << 63)
-
-typedef struct slot {
-    _Atomic uint64_t seq;
-    char data[];
-} slot;
-
-struct weft_chan {
-    _Atomic uint64_t tail WEFT_ALIGNED; /* producers' tickets; bit 63 = closed */
-    _Atomic uint64_t head WEFT_ALIGNED; /* consumers' tickets */
-    weft__spin lock WEFT_ALIGNED;
-    _Atomic uint32_t nrecvw, nsendw; /* queued waiters (bounded channels) */
-    bool closed;                     /* unbounded channels, under the lock */
-    weft__waitq recvq, sendq;
-    size_t esize, cap, stride, mask; /* mask: cap - 1 when cap is a power of two, else 0 */
-    char *slots;
-    /* unbounded: a growable ring under the lock */
-    size_t uhead, ulen, uslots;
-    char *ubuf;
-};
-
-/* Element copies: the common sizes as fixed-size copies the compiler inlines. */
-static inline void copy_elem(void *dst, const void *src, size_t n)
-{
-    switch (n) {
-    case 4:
-        __builtin_memcpy(dst, src, 4);
-        break;
-    case 8:
-        __builtin_memcpy(dst, src, 8);
-        break;
-    case 16:
-        __builtin_memcpy(dst, src, 16);
-        break;
-    default:
-        memcpy(dst, src, n);
-    }
-}
+enum { MAX_ELEM = 65536, RETRY = WEFT__RETRY };
+#define CLOSED WEFT__CLOSED
+typedef weft__slot slot;
 
 /* ---- the lock-free ring (bounded) --------------------------------------------------- */
 
@@ -84,14 +56,14 @@ static inline slot *slot_at(weft_chan *c, uint64_t pos)
     return (slot *)(c->slots + i * c->stride);
 }
 
-/* 0, -EAGAIN when full, -EPIPE when closed. */
+/* 0, -EAGAIN when full, the closed error when closed. */
 static int ring_push(weft_chan *c, const void *elem)
 {
     uint64_t pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
     slot *s;
     for (;;) {
         if (pos & CLOSED)
-            return -EPIPE;
+            return weft__closed_rc(c);
         s = slot_at(c, pos);
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
         int64_t d = (int64_t)(seq - 2 * pos);
@@ -110,13 +82,13 @@ static int ring_push(weft_chan *c, const void *elem)
             pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
         }
     }
-    copy_elem(s->data, elem, c->esize);
+    weft__copy_elem(s->data, elem, c->esize);
     /* release: the element before the turn passes to consumers */
     atomic_store_explicit(&s->seq, 2 * pos + 1, memory_order_release);
     return 0;
 }
 
-/* 0, -EAGAIN when empty, -EPIPE when closed and drained. */
+/* 0, -EAGAIN when empty, the closed error when closed and drained. elem NULL drops. */
 static int ring_pop(weft_chan *c, void *elem)
 {
     uint64_t pos = atomic_load_explicit(&c->head, memory_order_relaxed);
@@ -131,25 +103,18 @@ static int ring_pop(weft_chan *c, void *elem)
         } else if (d < 0) {
             uint64_t t = atomic_load(&c->tail);
             if ((t & ~CLOSED) == pos)
-                return t & CLOSED ? -EPIPE : -EAGAIN;
+                return t & CLOSED ? weft__closed_rc(c) : -EAGAIN;
             __builtin_ia32_pause(); /* a producer is filling this slot (step 6) */
             pos = atomic_load_explicit(&c->head, memory_order_relaxed);
         } else {
             pos = atomic_load_explicit(&c->head, memory_order_relaxed);
         }
     }
-    copy_elem(elem, s->data, c->esize);
+    if (elem)
+        weft__copy_elem(elem, s->data, c->esize);
     /* release: we are done reading before producers may refill the slot */
     atomic_store_explicit(&s->seq, 2 * (pos + c->cap), memory_order_release);
     return 0;
-}
-
-/* Waiter counters change only under the lock. Increments are seq_cst RMWs (they are
- * the registrant's half of step 1's handshake); decrements need no ordering. */
-static inline void count_down(_Atomic uint32_t *n)
-{
-    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1,
-                          memory_order_relaxed);
 }
 
 /* Fires one waiter of q with RETRY when its counter says someone waits (step 2). */
@@ -158,71 +123,134 @@ static void wake_one(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n)
     if (!atomic_load(n))
         return;
     weft__spin_lock(&c->lock);
-    weft__waiter *w = weft__waitq_pop(q);
-    if (w)
-        count_down(n);
+    weft__waiter *w = weft__pop_live(q, n);
     weft__spin_unlock(&c->lock);
     if (w)
-        weft__waiter_fire(w, RETRY);
+        weft__fire(w, RETRY);
 }
 
-/* ---- the locked ring (unbounded) ---------------------------------------------------- */
-
-static inline char *uslot(weft_chan *c, size_t i)
+/* One send on a ring channel that never waits: a direct hand-over to a waiting
+ * receiver (step 3) or a push. 0, -EAGAIN when full, the closed error. */
+static int ring_send_once(weft_chan *c, const void *elem)
 {
-    return c->ubuf + ((c->uhead + i) % c->uslots) * c->esize;
+    if (atomic_load_explicit(&c->nrecvw, memory_order_relaxed)) {
+        weft__waiter *r = NULL;
+        weft__spin_lock(&c->lock);
+        uint64_t t = atomic_load(&c->tail);
+        if (!(t & CLOSED) && t == atomic_load(&c->head) &&
+            (r = weft__pop_live(&c->recvq, &c->nrecvw))) {
+            weft__copy_elem(r->elem, elem, c->esize);
+            weft__count_accepted(c);
+        }
+        weft__spin_unlock(&c->lock);
+        if (r) {
+            weft__fire(r, 0);
+            /* The ring is empty, yet senders may wait: one of them was told RETRY
+             * ("there is space") and we may be that one, having used the hand-over
+             * instead. Pass the news on so the space is not forgotten. */
+            wake_one(c, &c->sendq, &c->nsendw);
+            return 0;
+        }
+    }
+    int rc = ring_push(c, elem);
+    if (rc == 0)
+        wake_one(c, &c->recvq, &c->nrecvw);
+    return rc;
 }
 
-static bool ugrow(weft_chan *c)
+static int ring_recv_once(weft_chan *c, void *elem)
 {
-    size_t n = c->uslots * 2;
-    if (n > SIZE_MAX / c->esize)
-        return false;
-    char *b = weft__alloc(n * c->esize);
-    if (!b)
-        return false;
-    for (size_t i = 0; i < c->ulen; i++)
-        memcpy(b + i * c->esize, uslot(c, i), c->esize);
-    weft__free(c->ubuf, c->uslots * c->esize);
-    c->ubuf = b;
-    c->uslots = n;
-    c->uhead = 0;
-    return true;
+    int rc = ring_pop(c, elem);
+    if (rc == 0)
+        wake_one(c, &c->sendq, &c->nsendw);
+    return rc;
 }
 
-/* With the lock held. 0 (*wake: a receiver given the element), -EPIPE, -ENOMEM. */
-static int usend_locked(weft_chan *c, const void *elem, weft__waiter **wake)
+/* ---- locked channels (step 10) ------------------------------------------------------ */
+
+/* With the lock held. 0 (*wake: a receiver given the element), -EAGAIN when full, the
+ * closed error, -ENOMEM. */
+static int lsend_locked(weft_chan *c, const void *elem, weft__waiter **wake)
 {
-    if (c->closed)
-        return -EPIPE;
-    weft__waiter *r = weft__waitq_pop(&c->recvq);
+    if (atomic_load_explicit(&c->closed_err, memory_order_relaxed))
+        return weft__closed_rc(c);
+    weft__waiter *r = weft__pop_live(&c->recvq, NULL);
     if (r) {
-        copy_elem(r->elem, elem, c->esize);
+        weft__copy_elem(r->elem, elem, c->esize);
+        weft__count_accepted(c);
         *wake = r;
         return 0;
     }
-    if (c->ulen == c->uslots && !ugrow(c))
-        return -ENOMEM;
-    memcpy(uslot(c, c->ulen), elem, c->esize);
-    c->ulen++;
-    return 0;
+    int rc = weft__store_put(c, elem);
+    if (rc == 0)
+        weft__count_accepted(c);
+    return rc;
 }
 
-/* With the lock held. 0, -EAGAIN when empty, -EPIPE when closed and drained. */
-static int urecv_locked(weft_chan *c, void *elem)
+/* With the lock held. 0 (*wake: a sender whose element took the freed place), -EAGAIN
+ * when empty, the closed error when closed and drained. */
+static int lrecv_locked(weft_chan *c, void *elem, weft__waiter **wake)
 {
-    if (c->ulen) {
-        memcpy(elem, uslot(c, 0), c->esize);
-        c->uhead = (c->uhead + 1) % c->uslots;
-        c->ulen--;
+    if (weft__store_get(c, elem) == 0) {
+        weft__waiter *s;
+        if (c->cap && (s = weft__pop_live(&c->sendq, NULL))) {
+            (void)weft__store_put(c, s->elem); /* there is room: cannot fail */
+            weft__count_accepted(c);
+            *wake = s;
+        }
         return 0;
     }
-    return c->closed ? -EPIPE : -EAGAIN;
+    if (atomic_load_explicit(&c->closed_err, memory_order_relaxed))
+        return weft__closed_rc(c);
+    return -EAGAIN;
+}
+
+/* Leaves the queue after an interruption (step 4). Returns the operation's result if it
+ * completed anyway, else rc. n is NULL for locked channels (never told RETRY). */
+static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter *w, int rc)
+{
+    weft__waiter *pass = NULL;
+    weft__spin_lock(&c->lock);
+    if (!atomic_load(&w->fired)) {
+        weft__waitq_remove(q, w);
+        if (n)
+            weft__count_down(n);
+    } else if (w->res == RETRY && n) {
+        pass = weft__pop_live(q, n);
+    }
+    weft__spin_unlock(&c->lock);
+    if (pass)
+        weft__fire(pass, RETRY);
+    if (atomic_load(&w->fired) && w->res != RETRY)
+        return w->res;
+    return rc;
+}
+
+/* A send or receive on a locked channel; waits when `wait` (self may be NULL: a plain
+ * thread). */
+static int locked_op(weft_chan *c, bool send, void *elem, weft_task *self, bool wait)
+{
+    weft__waiter *wake = NULL;
+    weft__spin_lock(&c->lock);
+    int rc = send ? lsend_locked(c, elem, &wake) : lrecv_locked(c, elem, &wake);
+    if (rc != -EAGAIN || !wait) {
+        weft__spin_unlock(&c->lock);
+        if (wake)
+            weft__fire(wake, 0);
+        return rc;
+    }
+    weft__waiter w = {.task = self, .elem = elem};
+    weft__waitq *q = send ? &c->sendq : &c->recvq;
+    weft__waitq_push(q, &w);
+    weft__spin_unlock(&c->lock);
+    rc = weft__waiter_wait(&w);
+    return rc ? leave(c, q, NULL, &w, rc) : w.res;
 }
 
 /* ---- construction ------------------------------------------------------------------- */
 
-weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
+static weft_chan *chan_new(size_t elem_size, size_t capacity, int kind,
+                           int (*cmp)(const void *, const void *))
 {
     if (elem_size == 0 || elem_size > MAX_ELEM || capacity > (SIZE_MAX >> 2) / (elem_size + 8))
         return NULL;
@@ -232,7 +260,10 @@ weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
     memset(c, 0, sizeof *c);
     c->esize = elem_size;
     c->cap = capacity;
-    if (capacity) {
+    c->kind = kind;
+    c->cmp = cmp;
+    c->ring = capacity && kind == WEFT__FIFO;
+    if (c->ring) {
         c->stride = (sizeof(slot) + elem_size + 7) & ~(size_t)7;
         c->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
         c->slots = weft__alloc(capacity * c->stride);
@@ -242,50 +273,41 @@ weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
         }
         for (size_t i = 0; i < capacity; i++)
             atomic_init(&((slot *)(c->slots + i * c->stride))->seq, 2 * i);
-    } else {
-        c->uslots = 16;
-        c->ubuf = weft__alloc(c->uslots * elem_size);
-        if (!c->ubuf) {
-            free(c);
-            return NULL;
-        }
+    } else if (weft__store_init(c) != 0) {
+        free(c);
+        return NULL;
     }
     return c;
+}
+
+weft_chan *weft_chan_new(size_t elem_size, size_t capacity)
+{
+    return chan_new(elem_size, capacity, WEFT__FIFO, NULL);
+}
+
+weft_chan *weft_chan_new_lifo(size_t elem_size, size_t capacity)
+{
+    return chan_new(elem_size, capacity, WEFT__LIFO, NULL);
+}
+
+weft_chan *weft_chan_new_priority(size_t elem_size, size_t capacity,
+                                  int (*cmp)(const void *a, const void *b))
+{
+    return cmp ? chan_new(elem_size, capacity, WEFT__PRIO, cmp) : NULL;
 }
 
 void weft_chan_free(weft_chan *c)
 {
     if (!c)
         return;
-    if (c->cap)
+    if (c->ring)
         weft__free(c->slots, c->cap * c->stride);
     else
-        weft__free(c->ubuf, c->uslots * c->esize);
+        weft__store_fini(c);
     free(c);
 }
 
 /* ---- waiting ------------------------------------------------------------------------ */
-
-/* Leaves the queue after an interruption (step 4). Returns the operation's result if it
- * completed anyway, else rc. */
-static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter *w, int rc)
-{
-    weft__waiter *pass = NULL;
-    weft__spin_lock(&c->lock);
-    if (!atomic_load(&w->fired)) {
-        weft__waitq_remove(q, w);
-        if (n)
-            count_down(n);
-    } else if (w->res == RETRY && n && (pass = weft__waitq_pop(q))) {
-        count_down(n);
-    }
-    weft__spin_unlock(&c->lock);
-    if (pass)
-        weft__waiter_fire(pass, RETRY);
-    if (atomic_load(&w->fired) && w->res != RETRY)
-        return w->res;
-    return rc;
-}
 
 /* One side of a bounded channel: its ring operation and waiters, and the other side's. */
 typedef struct side {
@@ -310,7 +332,7 @@ static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
     int rc = sd->op(c, elem);
     if (rc != -EAGAIN) {
         weft__waitq_remove(sd->q, &w);
-        count_down(sd->n);
+        weft__count_down(sd->n);
         weft__spin_unlock(&c->lock);
         if (rc == 0)
             wake_one(c, sd->oq, sd->on);
@@ -329,40 +351,10 @@ int weft_chan_send(weft_chan *c, const void *elem)
         if (rc)
             return rc;
     }
-    if (!c->cap) {
-        weft__waiter *wake = NULL;
-        weft__spin_lock(&c->lock);
-        int rc = usend_locked(c, elem, &wake);
-        weft__spin_unlock(&c->lock);
-        if (wake)
-            weft__waiter_fire(wake, 0);
-        return rc;
-    }
+    if (!c->ring)
+        return locked_op(c, true, (void *)elem, self, true);
     for (;;) {
-        /* Step 3: hand over directly to a waiting receiver when the ring is empty. */
-        if (atomic_load_explicit(&c->nrecvw, memory_order_relaxed)) {
-            weft__waiter *r = NULL;
-            weft__spin_lock(&c->lock);
-            uint64_t t = atomic_load(&c->tail);
-            if (!(t & CLOSED) && t == atomic_load(&c->head) && (r = weft__waitq_pop(&c->recvq))) {
-                count_down(&c->nrecvw);
-                copy_elem(r->elem, elem, c->esize);
-            }
-            weft__spin_unlock(&c->lock);
-            if (r) {
-                weft__waiter_fire(r, 0);
-                /* The ring is empty, yet senders may wait: one of them was told RETRY
-                 * ("there is space") and we may be that one, having used the hand-over
-                 * instead. Pass the news on so the space is not forgotten. */
-                wake_one(c, &c->sendq, &c->nsendw);
-                return 0;
-            }
-        }
-        int rc = ring_push(c, elem);
-        if (rc == 0) {
-            wake_one(c, &c->recvq, &c->nrecvw);
-            return 0;
-        }
+        int rc = ring_send_once(c, elem);
         if (rc != -EAGAIN)
             return rc;
         /* Full: queue, count, re-try, sleep (step 1). */
@@ -381,25 +373,10 @@ int weft_chan_recv(weft_chan *c, void *elem)
         if (rc)
             return rc;
     }
-    if (!c->cap) {
-        weft__spin_lock(&c->lock);
-        int rc = urecv_locked(c, elem);
-        if (rc != -EAGAIN) {
-            weft__spin_unlock(&c->lock);
-            return rc;
-        }
-        weft__waiter w = {.task = self, .elem = elem};
-        weft__waitq_push(&c->recvq, &w);
-        weft__spin_unlock(&c->lock);
-        rc = weft__waiter_wait(&w);
-        return rc ? leave(c, &c->recvq, NULL, &w, rc) : w.res;
-    }
+    if (!c->ring)
+        return locked_op(c, false, elem, self, true);
     for (;;) {
-        int rc = ring_pop(c, elem);
-        if (rc == 0) {
-            wake_one(c, &c->sendq, &c->nsendw);
-            return 0;
-        }
+        int rc = ring_recv_once(c, elem);
         if (rc != -EAGAIN)
             return rc;
         const side sd = {ring_pop, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
@@ -411,15 +388,8 @@ int weft_chan_recv(weft_chan *c, void *elem)
 
 int weft_chan_try_send(weft_chan *c, const void *elem)
 {
-    if (!c->cap) {
-        weft__waiter *wake = NULL;
-        weft__spin_lock(&c->lock);
-        int rc = usend_locked(c, elem, &wake);
-        weft__spin_unlock(&c->lock);
-        if (wake)
-            weft__waiter_fire(wake, 0);
-        return rc;
-    }
+    if (!c->ring)
+        return locked_op(c, true, (void *)elem, NULL, false);
     int rc = ring_push(c, elem);
     if (rc == 0)
         wake_one(c, &c->recvq, &c->nrecvw);
@@ -428,42 +398,62 @@ int weft_chan_try_send(weft_chan *c, const void *elem)
 
 int weft_chan_try_recv(weft_chan *c, void *elem)
 {
-    if (!c->cap) {
-        weft__spin_lock(&c->lock);
-        int rc = urecv_locked(c, elem);
-        weft__spin_unlock(&c->lock);
-        return rc;
-    }
-    int rc = ring_pop(c, elem);
-    if (rc == 0)
-        wake_one(c, &c->sendq, &c->nsendw);
-    return rc;
+    if (!c->ring)
+        return locked_op(c, false, elem, NULL, false);
+    return ring_recv_once(c, elem);
 }
 
-void weft_chan_close(weft_chan *c)
+/* Steps 5 and 9. */
+static void close_common(weft_chan *c, bool immediate)
 {
     weft__waitq all = {0};
     weft__waiter *w;
-    if (c->cap)
-        atomic_fetch_or(&c->tail, CLOSED); /* step 5 */
+    size_t dropped = 0;
+    if (c->ring)
+        atomic_fetch_or(&c->tail, CLOSED); /* step 5; a release after closed_err */
     weft__spin_lock(&c->lock);
-    c->closed = true;
-    while ((w = weft__waitq_pop(&c->sendq)))
+    if (immediate) {
+        if (c->ring) {
+            while (ring_pop(c, NULL) == 0)
+                dropped++;
+        } else {
+            dropped = weft__store_drop(c);
+        }
+    }
+    while ((w = weft__pop_live(&c->sendq, NULL)))
         weft__waitq_push(&all, w);
-    while ((w = weft__waitq_pop(&c->recvq)))
+    while ((w = weft__pop_live(&c->recvq, NULL)))
         weft__waitq_push(&all, w);
     atomic_store(&c->nsendw, 0);
     atomic_store(&c->nrecvw, 0);
     weft__spin_unlock(&c->lock);
-    /* Bounded waiters retry and see CLOSED; unbounded ones get -EPIPE directly. */
+    if (dropped) {
+        atomic_fetch_add(&c->ndone, dropped);
+        weft__chan_wake_joiners(c);
+    }
+    /* Ring waiters retry and see CLOSED; locked ones get the error directly. */
+    int res = c->ring ? RETRY : weft__closed_rc(c);
     while ((w = weft__waitq_pop(&all)))
-        weft__waiter_fire(w, c->cap ? RETRY : -EPIPE);
+        weft__fire(w, res);
+}
+
+void weft_chan_close(weft_chan *c)
+{
+    int e = 0; /* a shutdown's -ESHUTDOWN stays */
+    atomic_compare_exchange_strong(&c->closed_err, &e, -EPIPE);
+    close_common(c, false);
+}
+
+void weft_chan_shutdown(weft_chan *c, bool immediate)
+{
+    atomic_store(&c->closed_err, -ESHUTDOWN);
+    close_common(c, immediate);
 }
 
 size_t weft_chan_len(const weft_chan *c)
 {
     weft_chan *m = (weft_chan *)c;
-    if (m->cap) {
+    if (m->ring) {
         uint64_t h = atomic_load(&m->head);
         uint64_t t = atomic_load(&m->tail) & ~CLOSED;
         return t > h ? (size_t)(t - h) : 0;
@@ -472,4 +462,41 @@ size_t weft_chan_len(const weft_chan *c)
     size_t n = m->ulen;
     weft__spin_unlock(&m->lock);
     return n;
+}
+
+/* ---- for select ---------------------------------------------------------------------- */
+
+int weft__chan_try_op(weft_chan *c, bool send, void *elem)
+{
+    if (!c->ring)
+        return locked_op(c, send, elem, NULL, false);
+    return send ? ring_send_once(c, elem) : ring_recv_once(c, elem);
+}
+
+void weft__chan_enqueue(weft_chan *c, bool send, weft__waiter *rec)
+{
+    weft__spin_lock(&c->lock);
+    weft__waitq_push(send ? &c->sendq : &c->recvq, rec);
+    rec->queued = true;
+    if (c->ring) /* seq_cst: the registrant's half of step 1 */
+        atomic_fetch_add(send ? &c->nsendw : &c->nrecvw, 1);
+    weft__spin_unlock(&c->lock);
+}
+
+void weft__chan_dequeue(weft_chan *c, bool send, weft__waiter *rec)
+{
+    weft__spin_lock(&c->lock);
+    if (rec->queued) {
+        weft__waitq_remove(send ? &c->sendq : &c->recvq, rec);
+        rec->queued = false;
+        if (c->ring)
+            weft__count_down(send ? &c->nsendw : &c->nrecvw);
+    }
+    weft__spin_unlock(&c->lock);
+}
+
+void weft__chan_pass(weft_chan *c, bool send)
+{
+    if (c->ring)
+        wake_one(c, send ? &c->sendq : &c->recvq, send ? &c->nsendw : &c->nrecvw);
 }
