@@ -40,6 +40,8 @@ static void *storm_producer(void *arg)
         weft_select_case cs[STORM_K];
         for (int k = 0; k < STORM_K; k++)
             cs[k] = (weft_select_case)WEFT_SEND(storm.ch[k], &id);
+        if (i % 3 == 1)
+            cs[2].chan = NULL; /* bounded channels only: the select may have to wait */
         for (;;) {
             int rc = weft_select(cs, STORM_K, storm_rand(&r) % 4 == 0 ? 20 * WT_US : WEFT_SELECT_FOREVER);
             if (rc == -ETIMEDOUT) {
