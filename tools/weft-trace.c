@@ -1,0 +1,66 @@
+/* weft-trace — reads a trace recorded under WEFT_TRACE=FILE (runtime/trace_format.h).
+ *
+ *   weft-trace summary FILE           per-worker table, schedule latency, top tasks, lints
+ *   weft-trace perfetto FILE > x.json Chrome trace event JSON (ui.perfetto.dev, chrome://tracing)
+ *   weft-trace svg FILE > x.svg       a self-contained timeline picture
+ *
+ * Exit status: 0 on success, 1 when the file cannot be read as a trace or writing the
+ * output failed, 2 on bad usage. A trace damaged after its header is still read up to the
+ * damage; a warning on stderr says where it stopped. */
+#include "trace/trace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int usage(void)
+{
+    fputs("usage: weft-trace summary FILE\n"
+          "       weft-trace perfetto FILE > trace.json   (open in ui.perfetto.dev)\n"
+          "       weft-trace svg FILE > trace.svg         (open in a browser)\n"
+          "FILE is a trace recorded with WEFT_TRACE=FILE.\n",
+          stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage();
+        return 0;
+    }
+    if (argc != 3)
+        return usage();
+    int (*out)(const wt_model *, FILE *);
+    if (!strcmp(argv[1], "summary"))
+        out = wt_summary;
+    else if (!strcmp(argv[1], "perfetto"))
+        out = wt_perfetto;
+    else if (!strcmp(argv[1], "svg"))
+        out = wt_svg;
+    else {
+        fprintf(stderr, "weft-trace: unknown command '%s'\n", argv[1]);
+        return usage();
+    }
+    wt_trace t;
+    char err[512];
+    if (wt_trace_load_file(&t, argv[2], err, sizeof(err)) < 0) {
+        fprintf(stderr, "weft-trace: %s\n", err);
+        return 1;
+    }
+    if (t.warn[0])
+        fprintf(stderr, "weft-trace: warning: %s: %s\n", argv[2], t.warn);
+    wt_model m;
+    if (wt_model_build(&m, &t) < 0) {
+        fprintf(stderr, "weft-trace: out of memory analysing %s\n", argv[2]);
+        wt_trace_free(&t);
+        return 1;
+    }
+    int rc = out(&m, stdout);
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = -1;
+    if (rc < 0)
+        fprintf(stderr, "weft-trace: writing the %s output failed\n", argv[1]);
+    wt_model_free(&m);
+    wt_trace_free(&t);
+    return rc < 0 ? 1 : 0;
+}
