@@ -35,6 +35,10 @@ typedef struct mutex {
 } mutex;
 _Static_assert(sizeof(mutex) <= sizeof(weft_mutex), "weft_mutex storage too small");
 _Static_assert(_Alignof(mutex) <= _Alignof(weft_mutex), "weft_mutex alignment");
+/* The header's inline fast paths CAS weft__state with __atomic builtins. */
+_Static_assert(offsetof(mutex, state) == offsetof(weft_mutex, weft__state) &&
+                   sizeof(_Atomic uint32_t) == sizeof(uint32_t),
+               "weft_mutex state word");
 
 static inline mutex *M(weft_mutex *m)
 {
@@ -124,7 +128,7 @@ static int lock_slow(mutex *x)
     return rc;
 }
 
-int weft_mutex_lock(weft_mutex *m)
+int weft__mutex_lock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
     uint32_t s = UNLOCKED;
@@ -158,7 +162,7 @@ static void unlock_slow(mutex *x)
         weft__waiter_fire(&w->w, 0);
 }
 
-void weft_mutex_unlock(weft_mutex *m)
+void weft__mutex_unlock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
     uint32_t s = LOCKED;

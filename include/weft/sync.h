@@ -32,23 +32,53 @@ WEFT_BEGIN_DECLS
 /* ---- Mutex (asyncio.Lock) ------------------------------------------------------------ */
 
 typedef struct weft_mutex {
-    uint64_t weft__priv[4];
+    uint32_t weft__state; /* 0 free, 1 locked, 2 locked and contended (sync/mutex.c) */
+    uint32_t weft__priv0;
+    uint64_t weft__priv[3];
 } weft_mutex;
-#define WEFT_MUTEX_INIT {{0}}
+#define WEFT_MUTEX_INIT {0, 0, {0, 0, 0}}
 
 WEFT_API void weft_mutex_init(weft_mutex *m);
 /* Asserts that the mutex is unlocked with nobody waiting. */
 WEFT_API void weft_mutex_destroy(weft_mutex *m);
+/* 0 when taken, -EBUSY when held (or waited for). Never suspends. */
+WEFT_API int weft_mutex_trylock(weft_mutex *m);
+/* The out-of-line halves of lock and unlock below (they also do the fast path). */
+WEFT_API int weft__mutex_lock_slow(weft_mutex *m);
+WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
+
 /* Takes the mutex. Returns 0 at once when it is free; otherwise suspends until the
  * holder hands it over (FIFO). -ECANCELED / -ETIMEDOUT when interrupted while waiting
  * (the mutex is not held then). Not recursive: locking it twice from one task waits
- * forever (or until cancelled). */
-WEFT_API int weft_mutex_lock(weft_mutex *m);
-/* 0 when taken, -EBUSY when held (or waited for). Never suspends. */
-WEFT_API int weft_mutex_trylock(weft_mutex *m);
+ * forever (or until cancelled). The uncontended case is one inline CAS. */
+static inline int weft_mutex_lock(weft_mutex *m)
+{
+#if defined(__GNUC__)
+    uint32_t free_ = 0;
+    /* acquire: the critical section sees the previous holder's writes */
+    if (__builtin_expect(__atomic_compare_exchange_n(&m->weft__state, &free_, 1, 0,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED),
+                         1))
+        return 0;
+#endif
+    return weft__mutex_lock_slow(m);
+}
+
 /* Releases the mutex, handing it to the first waiter if any. Never suspends. Any task
- * or thread may unlock (ownership is not tracked); unlocking a free mutex panics. */
-WEFT_API void weft_mutex_unlock(weft_mutex *m);
+ * or thread may unlock (ownership is not tracked); unlocking a free mutex panics.
+ * The uncontended case is one inline CAS. */
+static inline void weft_mutex_unlock(weft_mutex *m)
+{
+#if defined(__GNUC__)
+    uint32_t held = 1;
+    /* release: the critical section's writes before the next holder's acquire */
+    if (__builtin_expect(__atomic_compare_exchange_n(&m->weft__state, &held, 0, 0,
+                                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED),
+                         1))
+        return;
+#endif
+    weft__mutex_unlock_slow(m);
+}
 /* True while held (a snapshot). */
 WEFT_API bool weft_mutex_locked(const weft_mutex *m);
 

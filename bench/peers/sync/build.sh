@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build the sync peers (bench/run_sync.sh compares them with weft_micro mutex_contended).
+# With --install, first apt-get install the Debian packages they need when missing (as
+# root; needs only Debian's apt repositories: nothing comes from crates.io or the Go proxy).
+#   ./build.sh [--install]
+# Outputs: go/sync-bench, rust/target/release/sync-bench (both in .gitignore).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+PKGS=(golang-go librust-tokio-dev)
+# Debian's cargo 0.66 / rustc 1.63 build the Rust peer; a rustup cargo on PATH does too.
+command -v cargo >/dev/null 2>&1 || PKGS+=(cargo)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [[ ${1:-} == --install && ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "build.sh: --install needs root (missing: ${missing[*]})" >&2
+        exit 1
+    fi
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    missing=()
+    for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "build.sh: missing Debian packages: ${missing[*]} (run ./build.sh --install as root)" >&2
+    exit 1
+fi
+
+echo "== go" && (cd go && GOPROXY=off go build -o sync-bench .)
+echo "== rust" && (cd rust && cargo build --release --offline) # crates from /usr/share/cargo/registry
+echo "built: go/sync-bench rust/target/release/sync-bench"

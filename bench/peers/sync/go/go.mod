@@ -1,0 +1,3 @@
+module peers/sync
+
+go 1.19
