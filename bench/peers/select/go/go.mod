@@ -1,0 +1,3 @@
+module selectbench
+
+go 1.19
