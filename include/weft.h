@@ -13,5 +13,6 @@
 #include "weft/sync.h"
 #include "weft/task.h"
 #include "weft/time.h"
+#include "weft/trace.h"
 
 #endif

@@ -131,6 +131,8 @@ static int wait_turn(weft_acceptor *a, weft_task *t)
             weft__timer_arm(t->w, t, t->deadline);
             armed_timer = true;
         }
+        weft__trace_reason(t, WEFT_TR_IO);
+        t->tr_op = IORING_OP_ACCEPT;
         weft__park(t);
         if (armed_timer)
             weft__timer_disarm(t);

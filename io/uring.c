@@ -38,12 +38,21 @@ void weft__io_probe(void)
     weft__io_feat = f; /* every worker computes the same value */
 }
 
+/* Metrics: owner-written counters (runtime/stats.c). */
+static inline void io_count(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 static struct io_uring_sqe *get_sqe(weft__worker *w)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     if (WEFT_UNLIKELY(!sqe)) {
         /* The SQ ring is full of this tick's submissions: hand them over now. */
-        io_uring_submit(&w->ring);
+        int n = io_uring_submit(&w->ring);
+        if (n > 0)
+            WEFT_TRACE(WEFT_EV_IO_SUBMIT, 0, 0, 0, (uint64_t)n, 0);
         atomic_fetch_add_explicit(&n_enters, 1, memory_order_relaxed);
         sqe = io_uring_get_sqe(&w->ring);
     }
@@ -56,6 +65,7 @@ struct io_uring_sqe *weft__io_sqe_noreply(weft__worker *w)
     if (sqe) {
         /* Counted in flight like any operation, so the worker polls for its CQE. */
         w->io_inflight++;
+        io_count(&w->n_io_sub);
     }
     return sqe;
 }
@@ -140,6 +150,8 @@ int weft__io_wait(weft__io *io, struct io_uring_sqe *sqe)
     weft_task *t = io->wt.task;
     io_uring_sqe_set_data(sqe, io);
     io->home->io_inflight++;
+    io_count(&io->home->n_io_sub);
+    t->tr_op = sqe->opcode;
     bool armed = false;
     int intr = 0;
     for (;;) {
@@ -159,6 +171,7 @@ int weft__io_wait(weft__io *io, struct io_uring_sqe *sqe)
             weft__timer_arm(weft__worker_self(), t, t->deadline);
             armed = true;
         }
+        weft__trace_reason(t, WEFT_TR_IO);
         weft__park(t);
     }
     if (armed)
@@ -177,8 +190,10 @@ static void complete(weft__worker *w, const struct io_uring_cqe *cqe)
         return;
     }
     bool more = cqe->flags & IORING_CQE_F_MORE;
-    if (!more)
+    if (!more) {
         w->io_inflight--;
+        io_count(&w->n_io_done);
+    }
     if (data == WEFT_IO_TAG_IGNORE)
         return;
     weft__io *io = (weft__io *)(uintptr_t)data;
@@ -198,6 +213,9 @@ void weft__io_reap(weft__worker *w)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
+    bool tr = WEFT_TRACE_ON();
+    if (tr)
+        w->tr_wake_src = WEFT_TW_IO;
     io_uring_for_each_cqe(&w->ring, head, cqe)
     {
         complete(w, cqe);
@@ -205,6 +223,11 @@ void weft__io_reap(weft__worker *w)
     }
     if (n)
         io_uring_cq_advance(&w->ring, n);
+    if (tr) {
+        w->tr_wake_src = 0;
+        if (n)
+            weft__trace_ev(WEFT_EV_IO_COMPLETE, 0, 0, 0, n, 0);
+    }
 }
 
 void weft__io_poll(weft__worker *w)
@@ -213,8 +236,10 @@ void weft__io_poll(weft__worker *w)
         take_cancels(w);
     unsigned kflags = IO_URING_READ_ONCE(*w->ring.sq.kflags);
     if (io_uring_sq_ready(&w->ring) || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
-        io_uring_submit_and_get_events(&w->ring);
+        int n = io_uring_submit_and_get_events(&w->ring);
         atomic_fetch_add_explicit(&n_enters, 1, memory_order_relaxed);
+        if (n > 0)
+            WEFT_TRACE(WEFT_EV_IO_SUBMIT, 0, 0, 0, (uint64_t)n, 0);
     }
     weft__io_reap(w);
 }

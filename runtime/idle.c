@@ -39,6 +39,15 @@ static uint32_t xorshift(uint32_t *s)
     return *s = x;
 }
 
+/* Metrics: ticks spent searching since s0 (stats.c; owner-written). */
+static void search_time(weft__worker *w, uint64_t s0)
+{
+    uint64_t d = weft__clock_raw() - s0;
+    atomic_store_explicit(&w->t_search,
+                          atomic_load_explicit(&w->t_search, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
 static bool begin_search(weft__rt *rt, weft__worker *w)
 {
     unsigned n = atomic_load(&rt->nsearching);
@@ -74,8 +83,12 @@ static weft_task *steal_round(weft__rt *rt, weft__worker *w)
         uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
         if (atomic_load_explicit(&v->next, memory_order_relaxed) &&
             atomic_load_explicit(&v->stuck_tick, memory_order_relaxed) == tick &&
-            (t = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire)))
+            (t = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire))) {
+            atomic_fetch_add_explicit(&w->n_steals, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&v->n_stolen, 1, memory_order_relaxed);
+            WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, 1, 0);
             return t;
+        }
     }
     return weft__inject_pop_batch(w);
 }
@@ -125,6 +138,12 @@ static void park(weft__rt *rt, weft__worker *w)
         return;
     }
     arm_wake_read(w);
+    if (WEFT_TRACE_ON()) {
+        unsigned ready = io_uring_sq_ready(&w->ring);
+        if (ready > 1 || (ready == 1 && w->io_inflight)) /* not just the wake read */
+            weft__trace_ev(WEFT_EV_IO_SUBMIT, 0, 0, 0, ready, 0);
+        weft__trace_ev(WEFT_EV_PARK, 0, 0, 0, 0, 0);
+    }
     struct __kernel_timespec ts, *tsp = NULL;
     if (due != UINT64_MAX) {
         uint64_t now = weft_now();
@@ -134,8 +153,14 @@ static void park(weft__rt *rt, weft__worker *w)
         tsp = &ts;
     }
     struct io_uring_cqe *cqe;
+    uint64_t t0 = weft__clock_raw();
     int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, tsp, NULL);
     (void)rc; /* -ETIME on timeout, -EINTR on a signal: either way look again */
+    uint64_t t1 = weft__clock_raw();
+    atomic_store_explicit(&w->t_idle,
+                          atomic_load_explicit(&w->t_idle, memory_order_relaxed) + (t1 - t0),
+                          memory_order_relaxed);
+    WEFT_TRACE(WEFT_EV_UNPARK, 0, 0, 0, 0, 0);
     weft__io_reap(w);
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);
@@ -148,9 +173,12 @@ weft_task *weft__idle(weft__worker *w)
     weft__rt *rt = weft__rt_cur;
     if (rt->nworkers > 1 && begin_search(rt, w)) {
         uint64_t t0 = 0;
+        WEFT_TRACE(WEFT_EV_SEARCH, 0, 0, 0, 0, 0);
+        uint64_t s0 = weft__clock_raw();
         for (unsigned spin = 0;; spin++) {
             weft_task *t = steal_round(rt, w);
             if (t) {
+                search_time(w, s0);
                 if (end_search(rt, w))
                     weft__notify_parked();
                 return t;
@@ -161,6 +189,7 @@ weft_task *weft__idle(weft__worker *w)
                 if (weft__io_busy(w)) {
                     weft__io_poll(w);
                     if ((t = weft__find_work(w))) {
+                        search_time(w, s0);
                         if (end_search(rt, w))
                             weft__notify_parked();
                         return t;
@@ -174,6 +203,7 @@ weft_task *weft__idle(weft__worker *w)
                 if (w->timers.len) {
                     weft__timers_run(w, now);
                     if ((t = weft__find_work(w))) {
+                        search_time(w, s0);
                         if (end_search(rt, w))
                             weft__notify_parked();
                         return t;
@@ -184,6 +214,7 @@ weft_task *weft__idle(weft__worker *w)
         }
         /* The last searcher to give up re-checks the queues after leaving the count
          * (park() below re-checks too, after counting itself parked). */
+        search_time(w, s0);
         end_search(rt, w);
     }
     weft_task *t = weft__find_work(w);

@@ -146,6 +146,14 @@ struct weft_task {
     weft_task *sprev;     /* the injection queue, so it needs links of its own) */
     weft_set *set;        /* owning set, or NULL */
     weft_task *pool_next; /* task pool free list */
+    /* Tracing and metrics (trace.c, stats.c). tid is assigned at spawn only while a
+     * trace is recorded; wake_tsc is set by a sampled wake-up and cleared when the task
+     * runs (schedule-latency histogram). */
+    uint64_t tid;
+    uint64_t wake_tsc;
+    uint16_t tr_last;  /* worker it last ran on, WEFT_TRACE_NO_WORKER before its first run */
+    uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
+    uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif
@@ -352,8 +360,17 @@ struct weft__worker {
 #endif
     /* Counters, owner-written (relaxed), summed by readers. */
     _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks;
+    _Atomic uint64_t n_io_sub, n_io_done;
+    _Atomic uint64_t t_start, t_idle, t_search; /* weft__clock_raw() ticks (stats.c) */
+    _Atomic uint64_t lat_hist[32];              /* wake → run, log2 ns buckets */
+    unsigned lat_sample;                        /* samples one wake-up in LAT_SAMPLE */
     unsigned yield_fast;
     void *altstack;
+    /* Tracing (trace.c), owner-only. */
+    uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
+    uint8_t tr_wake_src; /* WEFT_TW_TIMER/IO while timers or completions wake tasks */
+    /* Written by thieves (relaxed fetch_add), so on a line of its own. */
+    _Atomic uint64_t n_stolen WEFT_ALIGNED;
 };
 
 /* The runtime: one at a time per process. */
@@ -365,6 +382,7 @@ typedef struct weft__rt {
     bool pin;
     bool debug;
     uint64_t slow_ns;
+    bool slow_report; /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns; /* how long a searcher spins before parking (WEFT_SPIN_US) */
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
@@ -418,6 +436,8 @@ void weft__monitor_stop(void);
 /* A worker is about to park: end the monitor's slow sleep (monitor.c). */
 void weft__monitor_poke(void);
 const char *weft__symbol(const void *addr, char *buf, size_t len);
+
+#include "runtime/trace.h"
 
 /* Sanitizer fiber hooks, around every switch (research/design.md §3). */
 void weft__san_task_created(weft_task *t);

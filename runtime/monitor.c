@@ -9,8 +9,12 @@
  *     message passing stays on one core.
  *  2. The same check closes the rare lost-wake race of weft__notify_parked: queued work
  *     plus a parked worker plus no searcher gets a wake-up.
- *  3. With WEFT_DEBUG, a task that has run WEFT_SLOW_MS without suspending is reported
- *     once, with its function's name (asyncio's slow-callback warning).
+ *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
+ *     long without suspending is reported once, with its function's name (asyncio's
+ *     slow-callback warning); the monitor then signals the stuck worker's thread
+ *     (STALL_SIGNAL), whose handler writes its backtrace to stderr, records a STALL
+ *     trace event and asks the flight recorder for a dump. At most REPORTS_PER_SEC
+ *     reports a second.
  * The thread only reads workers' fields (relaxed) and writes stuck_tick; it never
  * touches a task beyond reading its fn.
  *
@@ -22,12 +26,20 @@
  */
 #include "runtime/internal.h"
 
+#include <errno.h>
+#include <execinfo.h>
 #include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { PERIOD_NS = 500000, SLOW_NS = 10000000 };
+enum { PERIOD_NS = 500000, SLOW_NS = 10000000, REPORTS_PER_SEC = 4 };
+
+/* SIGURG, as Go's preemption: ignored by default, so a stray one harms nobody, and
+ * rarely used by programs (only for TCP urgent data). */
+#define STALL_SIGNAL SIGURG
 
 typedef struct {
     uint64_t tick;
@@ -36,6 +48,50 @@ typedef struct {
 } sample;
 
 static _Atomic bool mon_stop;
+static _Atomic int bt_want = -1; /* worker asked for its backtrace */
+static struct sigaction old_bt;
+static bool bt_installed;
+
+/* Runs on the stuck worker's thread (its alternate stack). backtrace() is not formally
+ * async-signal-safe, but after the warm-up call in weft__monitor_start it neither
+ * allocates nor loads libgcc; backtrace_symbols_fd writes without malloc. */
+static void stall_backtrace(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    weft__worker *w = weft__worker_self();
+    int want = atomic_load_explicit(&bt_want, memory_order_relaxed);
+    if (w && want == (int)w->index &&
+        atomic_compare_exchange_strong(&bt_want, &want, -1)) {
+        void *pc[64];
+        int n = backtrace(pc, 64);
+        char hdr[96];
+        int len = snprintf(hdr, sizeof hdr, "weft: backtrace of worker %u (stuck):\n", w->index);
+        if (len > 0)
+            (void)!write(2, hdr, (size_t)len);
+        backtrace_symbols_fd(pc, n, 2);
+    }
+    errno = saved;
+}
+
+static void stall_report(weft__rt *rt, unsigned i, weft_task *cur, uint64_t ran)
+{
+    char name[256];
+    weft__symbol((const void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED), name, sizeof name);
+    fprintf(stderr,
+            "weft: task %s has run for %llu ms on worker %u without suspending "
+            "(WEFT_SLOW_MS=%llu); it blocks every task queued there\n",
+            name, (unsigned long long)(ran / 1000000u), i,
+            (unsigned long long)(rt->slow_ns / 1000000u));
+    if (WEFT_TRACE_ON())
+        weft__trace_stall(i, cur, ran);
+    if (bt_installed) {
+        int idle = -1;
+        if (atomic_compare_exchange_strong(&bt_want, &idle, (int)i))
+            pthread_kill(rt->workers[i].thread, STALL_SIGNAL);
+    }
+    weft__trace_request_dump();
+}
 static _Atomic uint32_t mon_slow; /* 1 while the monitor sleeps a slow period */
 
 void weft__monitor_poke(void)
@@ -70,6 +126,8 @@ static void *monitor_main(void *arg)
     sample *s = weft__calloc(n, sizeof *s);
     if (!s)
         return NULL;
+    uint64_t window = 0; /* rate limit: reports in the current second */
+    unsigned reports = 0;
     while (!atomic_load(&mon_stop)) {
         monitor_sleep(rt);
         uint64_t now = weft_now();
@@ -92,15 +150,15 @@ static void *monitor_main(void *arg)
                 atomic_store_explicit(&w->stuck_tick, tick, memory_order_relaxed);
                 kick = true;
             }
-            if (rt->debug && !s[i].reported && now - s[i].since >= rt->slow_ns) {
-                char name[256];
-                fprintf(stderr,
-                        "weft: task %s has run for %llu ms on worker %u without suspending "
-                        "(WEFT_SLOW_MS=%llu); it blocks every task queued there\n",
-                        weft__symbol((const void *)__atomic_load_n(&cur->fn, __ATOMIC_RELAXED),
-                                     name, sizeof name),
-                        (unsigned long long)((now - s[i].since) / 1000000u), i,
-                        (unsigned long long)(rt->slow_ns / 1000000u));
+            if (rt->slow_report && !s[i].reported && now - s[i].since >= rt->slow_ns) {
+                if (now - window >= 1000000000u) {
+                    window = now;
+                    reports = 0;
+                }
+                if (reports < REPORTS_PER_SEC) {
+                    reports++;
+                    stall_report(rt, i, cur, now - s[i].since);
+                }
                 s[i].reported = true;
             }
         }
@@ -115,6 +173,16 @@ void weft__monitor_start(void)
 {
     weft__rt *rt = weft__rt_cur;
     atomic_store(&mon_stop, false);
+    if (rt->slow_report && !bt_installed) {
+        void *warm[4];
+        (void)backtrace(warm, 4); /* loads the unwinder now, not in the handler */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = stall_backtrace;
+        sa.sa_flags = SA_RESTART | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        bt_installed = sigaction(STALL_SIGNAL, &sa, &old_bt) == 0;
+    }
     rt->monitor_on = pthread_create(&rt->monitor, NULL, monitor_main, rt) == 0;
 }
 
@@ -127,4 +195,9 @@ void weft__monitor_stop(void)
     weft__monitor_poke();
     pthread_join(rt->monitor, NULL);
     rt->monitor_on = false;
+    if (bt_installed) {
+        sigaction(STALL_SIGNAL, &old_bt, NULL);
+        bt_installed = false;
+    }
+    atomic_store(&bt_want, -1);
 }

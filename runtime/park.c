@@ -66,6 +66,8 @@ static inline void unpark(weft_task *t, bool lifo)
             return; /* FREE: a finished task */
         }
         if (atomic_compare_exchange_weak(&t->state, &s, to)) {
+            if (WEFT_TRACE_ON() && (s == WEFT_TS_PARKED || s == WEFT_TS_PARKING))
+                weft__trace_wake(t);
             if (s == WEFT_TS_PARKED)
                 weft__schedule(t, lifo);
             return;
@@ -123,6 +125,7 @@ int weft__waiter_wait(weft__waiter *w)
     }
     bool armed = false;
     int rc;
+    uint8_t reason = t->tr_reason; /* the caller's tag, consumed by every park */
     for (;;) {
         if (atomic_load_explicit(&w->fired, memory_order_acquire)) {
             rc = 0;
@@ -135,6 +138,7 @@ int weft__waiter_wait(weft__waiter *w)
             weft__timer_arm(t->w, t, t->deadline);
             armed = true;
         }
+        t->tr_reason = reason;
         weft__park(t);
     }
     if (armed)

@@ -191,8 +191,12 @@ void *weft__worker_main(void *arg)
     atomic_fetch_add(&rt->started_workers, 1);
     pthread_cond_broadcast(&rt->cond);
     pthread_mutex_unlock(&rt->lock);
-    if (rc == 0)
+    if (rc == 0) {
+        atomic_store_explicit(&w->t_start, weft__clock_raw(), memory_order_relaxed);
+        weft__trace_worker_begin(w);
         weft__worker_loop(w);
+        weft__trace_worker_end(w);
+    }
     worker_teardown(w);
     return NULL;
 }
@@ -297,6 +301,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     rt->debug = env_flag("WEFT_DEBUG");
     const char *slow = getenv("WEFT_SLOW_MS");
     rt->slow_ns = (slow && atoi(slow) > 0 ? (uint64_t)atoi(slow) : 100) * 1000000u;
+    rt->slow_report = rt->debug || (slow && atoi(slow) > 0);
+    weft__clock_init();
     /* Waking a halted vCPU costs ~21 us on the VMs we measure on: a searcher spins this
      * long before parking. I/O-bound servers sharing cores with their load may want less. */
     const char *spin = getenv("WEFT_SPIN_US");
@@ -316,6 +322,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     if ((rc = weft__stacks_init(rt->stack_size)) < 0 || (rc = weft__taskpool_init()) < 0)
         goto out_free_ws;
     install_segv();
+    if ((rc = weft__trace_start(c.trace_path, rt->nworkers)) < 0)
+        goto out_pool_only;
     weft__rt_cur = rt;
 
     main_args ma = {rt, fn, arg};
@@ -350,6 +358,7 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     /* Blocking threads may still wake tasks' workers (eventfds) until joined. */
     weft__blocking_shutdown();
     weft__monitor_stop();
+    weft__trace_stop(); /* every thread that records is gone */
     for (unsigned i = 0; i < rt->nworkers; i++)
         if (ws[i].wake_fd >= 0)
             close(ws[i].wake_fd);
@@ -365,6 +374,8 @@ out_pool:
     weft__rt_cur = NULL;
     while (weft__inject_pop())
         ; /* only after a failed start */
+    weft__trace_stop();
+out_pool_only:
     weft__taskpool_fini();
     weft__stacks_fini();
 out_free_ws:

@@ -107,6 +107,8 @@ weft_task *weft__runq_steal(weft__worker *w, weft__worker *v)
         weft__runq_push(w, got[i]);
     }
     atomic_fetch_add_explicit(&w->n_steals, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->n_stolen, n, memory_order_relaxed);
+    WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, n, 0);
     return got[0];
 }
 
@@ -179,6 +181,7 @@ weft_task *weft__inject_pop_batch(weft__worker *w)
     pthread_mutex_unlock(&inj.lock);
     if (!first)
         return NULL;
+    WEFT_TRACE(WEFT_EV_INJECT_PULL, 0, 0, 0, n, 0);
     for (t = first->qnext; n > 1; n--) {
         weft_task *nx = t->qnext;
         weft__runq_push(w, t);

@@ -168,6 +168,7 @@ int weft_set_next(weft_set *s, weft_task **out)
         weft__waiter wt = {.task = self};
         weft__waitq_push(&s->waiters, &wt);
         weft__spin_unlock(&s->lock);
+        weft__trace_waiter(&wt, WEFT_TR_JOIN);
         rc = weft__waiter_wait(&wt);
         weft__spin_lock(&s->lock);
         if (!atomic_load(&wt.fired))
@@ -256,6 +257,7 @@ static size_t gather_wait(weft_task *self, weft_task *const *tasks, size_t n, in
     /* Tasks never registered count as finished. */
     if (atomic_fetch_sub(&cd.pending, 1 + (n - k)) == 1 + (n - k))
         return k;
+    weft__trace_waiter(&cd.w, WEFT_TR_JOIN);
     int rc = weft__waiter_wait(&cd.w);
     if (rc) {
         *intr = rc;
@@ -263,6 +265,7 @@ static size_t gather_wait(weft_task *self, weft_task *const *tasks, size_t n, in
             weft_cancel(tasks[i]);
         bool outer = self->nointr;
         self->nointr = true;
+        weft__trace_waiter(&cd.w, WEFT_TR_JOIN);
         weft__waiter_wait(&cd.w);
         self->nointr = outer;
     }

@@ -43,6 +43,9 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     atomic_store_explicit(&t->jstate, WEFT_J_NONE, memory_order_relaxed);
     t->qnext = t->snext = t->sprev = NULL;
     t->set = NULL;
+    t->wake_tsc = 0;
+    if (WEFT_TRACE_ON())
+        weft__trace_spawn(w, t);
     weft__san_task_created(t);
     if (set)
         weft__set_adopt_new(set, t);
@@ -156,6 +159,7 @@ static int join_wait(weft_task *self, weft_task *t)
             weft__timer_arm(self->w, self, self->deadline);
             armed = true;
         }
+        weft__trace_reason(self, WEFT_TR_JOIN);
         weft__park(self);
     }
     if (armed)

@@ -192,6 +192,9 @@ void weft__timer_disarm(weft_task *t)
 uint64_t weft__timers_run(weft__worker *w, uint64_t now)
 {
     weft__timers *ts = &w->timers;
+    uint64_t fired = 0;
+    if (WEFT_TRACE_ON())
+        w->tr_wake_src = WEFT_TW_TIMER;
     while (ts->len && ts->heap[0]->when <= now) {
         /* Woken tasks go to the back of the local queue in deadline order. When it is
          * full, stop: an overflow would move older tasks behind newer ones, and the
@@ -201,11 +204,17 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
         weft__timer *n = ts->heap[0];
         heap_remove(ts, n);
         uint64_t st = atomic_load(&n->st);
-        if ((st & 1) && atomic_compare_exchange_strong(&n->st, &st, st & ~(uint64_t)1))
+        if ((st & 1) && atomic_compare_exchange_strong(&n->st, &st, st & ~(uint64_t)1)) {
             weft__unpark_fifo(n->task); /* in deadline order */
-        else
+            fired++;
+        } else
             atomic_fetch_sub(&ts->cancelled, 1);
         node_free(ts, n);
+    }
+    if (WEFT_TRACE_ON()) {
+        w->tr_wake_src = 0;
+        if (fired)
+            weft__trace_ev(WEFT_EV_TIMER_FIRE, 0, 0, 0, fired, 0);
     }
     return ts->len ? ts->heap[0]->when : UINT64_MAX;
 }
@@ -229,6 +238,7 @@ int weft_sleep_until(uint64_t end)
     uint64_t due = end < t->deadline || t->nointr ? end : t->deadline;
     weft__timer_arm(t->w, t, due);
     for (;;) {
+        weft__trace_reason(t, WEFT_TR_SLEEP);
         weft__park(t);
         if (weft_now() >= end) {
             rc = 0;

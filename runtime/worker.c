@@ -133,6 +133,10 @@ static void run_task(weft__worker *w, weft_task *t)
         return;
     }
     t->w = w;
+    if (WEFT_UNLIKELY(t->wake_tsc))
+        weft__stats_latency(w, t);
+    if (WEFT_TRACE_ON())
+        weft__trace_run_start(w, t);
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -149,6 +153,8 @@ static void run_task(weft__worker *w, weft_task *t)
 #endif
     t->saved_errno = *tls_errno;
     atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
+    if (WEFT_TRACE_ON())
+        weft__trace_run_stop(w, t, w->sw_reason);
 
     switch (w->sw_reason) {
     case WEFT_SW_YIELD:
@@ -184,6 +190,9 @@ void weft__schedule(weft_task *t, bool lifo)
         weft__notify_parked();
         return;
     }
+    /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
+    if (WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
+        t->wake_tsc = weft__clock_raw();
     if (lifo) {
         /* The woken task runs next; the one it displaces goes to the queue, where
          * idle workers can steal it, so tell them. An empty slot has nothing a thief

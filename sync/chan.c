@@ -339,6 +339,7 @@ static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
         return rc;
     }
     weft__spin_unlock(&c->lock);
+    weft__trace_waiter(&w, WEFT_TR_CHAN);
     rc = weft__waiter_wait(&w);
     return rc ? leave(c, sd->q, sd->n, &w, rc) : w.res;
 }

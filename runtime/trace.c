@@ -1,0 +1,352 @@
+/* weft — the trace recorder: per-thread event buffers and the scheduler's hooks.
+ * The buffer protocol is in runtime/trace_priv.h; the file format in trace_format.h. */
+#include "runtime/trace_priv.h"
+
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+bool weft__trace_on;
+tr_state weft__tr;
+
+/* The calling worker's buffer; NULL on plain threads. Only read inside
+ * weft__trace_ev, which never suspends, so a task migrating between events is fine. */
+static __thread tr_buf *tls_buf __attribute__((tls_model("initial-exec")));
+
+static uint64_t clock_ns(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* ---- recording ------------------------------------------------------------------ */
+
+/* Owner: hands the current chunk to the writer and takes a free one; false when none
+ * is free (the caller drops its event). */
+static bool refill(tr_buf *b)
+{
+    if (b->cur_own) {
+        /* SPSC enqueue: release orders the chunk's events before the writer sees it.
+         * The ring has room for every chunk there is, so this cannot fail. */
+        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        b->cur_own = NULL;
+        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
+        weft__trace_writer_kick();
+    }
+    tr_chunk *c;
+    if (!ck_ring_dequeue_spsc(&b->free, b->free_buf, &c))
+        return false;
+    atomic_store_explicit(&c->n, 0, memory_order_relaxed);
+    c->worker = b->worker;
+    b->cur_own = c;
+    b->n = 0;
+    /* release: the count reset before a dump can find the chunk */
+    atomic_store_explicit(&b->cur, c, memory_order_release);
+    return true;
+}
+
+static void record(tr_buf *b, unsigned type, unsigned reason, uint32_t a, uint64_t task,
+                   uint64_t bb, uint64_t c)
+{
+    if (WEFT_UNLIKELY(!b->cur_own || b->n == TR_CHUNK_EVENTS) && !refill(b)) {
+        b->drops++;
+        return;
+    }
+    weft_trace_event *e = &b->cur_own->ev[b->n];
+    e->ts = weft__clock_raw(); /* the writer converts it */
+    e->type = (uint8_t)type;
+    e->reason = (uint8_t)reason;
+    e->flags = 0;
+    e->a = a;
+    e->task = task;
+    e->b = bb;
+    e->c = c;
+    b->n++;
+    b->written++;
+    /* release: the event's fields before the count (a flight dump reads the prefix) */
+    atomic_store_explicit(&b->cur_own->n, b->n, memory_order_release);
+}
+
+void weft__trace_ev(unsigned type, unsigned reason, uint32_t a, uint64_t task, uint64_t b,
+                    uint64_t c)
+{
+    tr_buf *buf = tls_buf;
+    if (WEFT_LIKELY(buf)) {
+        record(buf, type, reason, a, task, b, c);
+        return;
+    }
+    if (!weft__tr.bufs)
+        return;
+    buf = &weft__tr.bufs[weft__tr.nbufs - 1];
+    weft__spin_lock(&weft__tr.outside_lock);
+    record(buf, type, reason, a, task, b, c);
+    weft__spin_unlock(&weft__tr.outside_lock);
+}
+
+/* ---- hooks ----------------------------------------------------------------------- */
+
+static _Atomic uint64_t outside_ids; /* ids of tasks spawned by plain threads */
+
+void weft__trace_spawn(weft__worker *w, weft_task *t)
+{
+    weft_task *parent = NULL;
+    if (w) {
+        t->tid = ((uint64_t)(w->index + 1) << 48) | ++w->tr_next_id;
+        parent = atomic_load_explicit(&w->current, memory_order_relaxed);
+    } else {
+        t->tid = atomic_fetch_add_explicit(&outside_ids, 1, memory_order_relaxed) + 1;
+    }
+    t->tr_last = WEFT_TRACE_NO_WORKER;
+    t->tr_reason = 0;
+    weft__trace_ev(WEFT_EV_SPAWN, 0, 0, t->tid, parent ? parent->tid : 0,
+                   (uint64_t)(uintptr_t)t->fn);
+}
+
+void weft__trace_run_start(weft__worker *w, weft_task *t)
+{
+    weft__trace_ev(WEFT_EV_RUN_START, 0, weft__runq_len(&w->runq), t->tid, t->tr_last, 0);
+    t->tr_last = (uint16_t)w->index;
+}
+
+void weft__trace_run_stop(weft__worker *w, weft_task *t, int sw_reason)
+{
+    (void)w;
+    unsigned r = WEFT_TR_OTHER, op = 0;
+    if (sw_reason == WEFT_SW_YIELD) {
+        r = WEFT_TR_YIELD;
+    } else if (sw_reason == WEFT_SW_DONE) {
+        r = WEFT_TR_DONE;
+    } else if (t->tr_reason) {
+        r = t->tr_reason;
+        if (r == WEFT_TR_IO)
+            op = t->tr_op;
+    }
+    t->tr_reason = 0;
+    weft__trace_ev(WEFT_EV_RUN_STOP, r, op, t->tid, 0, 0);
+    if (sw_reason == WEFT_SW_DONE) {
+        /* The status the finish protocol will settle on (task.c, step 1). */
+        int st = t->status;
+        if (st == 0 && atomic_load_explicit(&t->cancelled, memory_order_relaxed))
+            st = -ECANCELED;
+        weft__trace_ev(WEFT_EV_END, 0, 0, t->tid, (uint64_t)(int64_t)st, 0);
+    }
+}
+
+void weft__trace_wake(weft_task *t)
+{
+    weft__worker *w = weft__worker_self();
+    if (!w) {
+        weft__trace_ev(WEFT_EV_WAKE, WEFT_TW_THREAD, WEFT_TRACE_NO_WORKER, t->tid, 0, 0);
+        return;
+    }
+    weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+    unsigned src = w->tr_wake_src ? w->tr_wake_src : WEFT_TW_TASK;
+    weft__trace_ev(WEFT_EV_WAKE, src, w->index, t->tid,
+                   src == WEFT_TW_TASK && cur ? cur->tid : 0, 0);
+}
+
+void weft__trace_stall(unsigned worker, weft_task *t, uint64_t ns)
+{
+    weft__trace_ev(WEFT_EV_STALL, 0, worker, __atomic_load_n(&t->tid, __ATOMIC_RELAXED), ns,
+                   (uint64_t)(uintptr_t)__atomic_load_n(&t->fn, __ATOMIC_RELAXED));
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static void dump_signal(int sig)
+{
+    (void)sig;
+    /* Async-signal-safe: an atomic add and a futex wake through the writer's kick. */
+    atomic_fetch_add_explicit(&weft__tr.dump_sig, 1, memory_order_relaxed);
+    weft__trace_writer_kick();
+}
+
+tr_chunk *weft__trace_chunk_new(tr_state *s)
+{
+    if (s->nall >= s->max_chunks)
+        return NULL;
+    tr_chunk *c = weft__alloc(TR_CHUNK_BYTES);
+    if (!c)
+        return NULL;
+    c->all_next = s->all;
+    s->all = c;
+    s->nall++;
+    return c;
+}
+
+static void free_all(void)
+{
+    tr_state *s = &weft__tr;
+    while (s->all) {
+        tr_chunk *c = s->all;
+        s->all = c->all_next;
+        weft__free(c, TR_CHUNK_BYTES);
+    }
+    if (s->bufs)
+        free(s->bufs);
+    if (s->f)
+        fclose(s->f);
+    weft__free(s->path, strlen(s->path) + 1);
+    pthread_mutex_destroy(&s->dump_lock);
+    pthread_cond_destroy(&s->dump_cond);
+    memset(s, 0, sizeof *s);
+}
+
+static bool env_num(const char *name, long *out)
+{
+    const char *e = getenv(name);
+    if (!e || !*e)
+        return false;
+    char *end;
+    long v = strtol(e, &end, 10);
+    if (*end)
+        return false;
+    *out = v;
+    return true;
+}
+
+int weft__trace_start(const char *path, unsigned nworkers)
+{
+    if (!path)
+        path = getenv("WEFT_TRACE");
+    if (!path || !*path)
+        return 0;
+    if (nworkers >= WEFT_TRACE_NO_WORKER)
+        return -EINVAL;
+    tr_state *s = &weft__tr;
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->dump_lock, NULL);
+    pthread_cond_init(&s->dump_cond, NULL);
+    size_t plen = strlen(path) + 1;
+    s->path = weft__alloc(plen);
+    if (!s->path) {
+        free_all();
+        return -ENOMEM;
+    }
+    memcpy(s->path, path, plen);
+    long mib = 0;
+    if (env_num("WEFT_TRACE_FLIGHT", &mib) && mib > 0) {
+        s->flight = true;
+        s->flight_chunks = (size_t)mib * (1024 * 1024 / TR_CHUNK_BYTES);
+    }
+    s->nworkers = nworkers;
+    s->nbufs = nworkers + 1;
+    if (posix_memalign((void **)&s->bufs, WEFT_CACHELINE, s->nbufs * sizeof *s->bufs)) {
+        s->bufs = NULL;
+        free_all();
+        return -ENOMEM;
+    }
+    memset(s->bufs, 0, s->nbufs * sizeof *s->bufs);
+    /* Each buffer starts with a full free ring. A file trace lets the writer allocate
+     * more, up to the cap, to ride out bursts faster than the disk (a busy worker
+     * records ~300 MB/s); the flight recorder has its window plus the rings. */
+    long cap = TR_MAX_MIB;
+    env_num("WEFT_TRACE_BUFFER_MB", &cap);
+    size_t ring_chunks = (size_t)s->nbufs * TR_FREE_FILL;
+    s->max_chunks = s->flight ? ring_chunks + s->flight_chunks
+                              : (size_t)(cap > 0 ? cap : 1) * (1024 * 1024 / TR_CHUNK_BYTES);
+    if (s->max_chunks < 2 * ring_chunks)
+        s->max_chunks = 2 * ring_chunks;
+    for (unsigned i = 0; i < s->nbufs; i++) {
+        tr_buf *b = &s->bufs[i];
+        b->worker = i < nworkers ? (uint16_t)i : WEFT_TRACE_NO_WORKER;
+        ck_ring_init(&b->full, TR_RING);
+        ck_ring_init(&b->free, TR_RING);
+        for (unsigned j = 0; j < TR_FREE_FILL; j++) {
+            tr_chunk *c = weft__trace_chunk_new(s);
+            if (!c) {
+                free_all();
+                return -ENOMEM;
+            }
+            ck_ring_enqueue_spsc(&b->free, b->free_buf, c);
+        }
+    }
+    if (!s->flight) {
+        s->f = fopen(path, "wb");
+        if (!s->f) {
+            int rc = -errno;
+            free_all();
+            return rc;
+        }
+        setvbuf(s->f, NULL, _IOFBF, 1 << 20);
+    }
+    weft__clock_init();
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    s->raw0 = weft__clock_raw();
+    s->start_mono_ns = clock_ns(&mono);
+    s->start_unix_ns = clock_ns(&real);
+    if (s->flight) {
+        long sig = SIGUSR2;
+        env_num("WEFT_TRACE_SIGNAL", &sig);
+        if (sig > 0 && sig < NSIG) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = dump_signal;
+            sa.sa_flags = SA_RESTART;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction((int)sig, &sa, &s->old_sa) == 0) {
+                s->sig = (int)sig;
+                s->sig_installed = true;
+            }
+        }
+    }
+    int rc = -pthread_create(&s->writer, NULL, weft__trace_writer_main, s);
+    if (rc) {
+        if (s->sig_installed)
+            sigaction(s->sig, &s->old_sa, NULL);
+        free_all();
+        return rc;
+    }
+    __atomic_store_n(&weft__trace_on, true, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void weft__trace_worker_begin(weft__worker *w)
+{
+    if (weft__trace_on)
+        tls_buf = &weft__tr.bufs[w->index];
+}
+
+void weft__trace_worker_end(weft__worker *w)
+{
+    (void)w;
+    tr_buf *b = tls_buf;
+    tls_buf = NULL;
+    if (b && b->cur_own) {
+        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        b->cur_own = NULL;
+        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
+        weft__trace_writer_kick();
+    }
+}
+
+void weft__trace_stop(void)
+{
+    tr_state *s = &weft__tr;
+    if (!weft__trace_on)
+        return;
+    /* Every thread that records has been joined; the plain threads' buffer is last. */
+    tr_buf *b = &s->bufs[s->nbufs - 1];
+    weft__spin_lock(&s->outside_lock);
+    if (b->cur_own) {
+        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        b->cur_own = NULL;
+        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
+    }
+    weft__spin_unlock(&s->outside_lock);
+    atomic_store(&s->stop, true);
+    weft__trace_writer_kick();
+    pthread_join(s->writer, NULL);
+    if (s->sig_installed)
+        sigaction(s->sig, &s->old_sa, NULL);
+    __atomic_store_n(&weft__trace_on, false, __ATOMIC_RELAXED);
+    weft__trace_sym_fini();
+    free_all();
+}
+
+bool weft_trace_enabled(void)
+{
+    return __atomic_load_n(&weft__trace_on, __ATOMIC_RELAXED);
+}
