@@ -56,6 +56,8 @@ enum weft_trace_rec_kind {
     WEFT_TRACE_REC_SYMBOL = 2,
     WEFT_TRACE_REC_END = 3,
 };
+/* END: events_written counts the events recorded (all EVENTS records hold exactly that
+ * many); events_dropped those lost because the writer fell behind (every buffer full). */
 
 typedef struct weft_trace_rec_header {
     uint32_t kind;  /* weft_trace_rec_kind */
@@ -85,6 +87,27 @@ enum weft_trace_ev {
     WEFT_EV_SEARCH = 13,    /* worker starts searching for work (spinning/stealing) */
     WEFT_EV_STALL = 14,     /* monitor: task has run b ns without suspending on this worker */
 };
+/* Notes on the kinds, as the recorder writes them (additions to the list above):
+ *  - SPAWN also stands for the task's first wake-up: no WAKE(WEFT_TW_SPAWN) follows it, so
+ *    a reader measures a new task's schedule latency from SPAWN to its first RUN_START
+ *    (b = WEFT_TRACE_NO_WORKER). WEFT_TW_SPAWN is reserved.
+ *  - RUN_STOP(WEFT_TR_DONE) is immediately followed, in the same worker's batch, by END.
+ *  - WAKE is recorded only when the wake-up makes a parked (or parking) task runnable, by
+ *    the waker's thread: in the batch of worker a, or of WEFT_TRACE_NO_WORKER for a plain
+ *    thread. A wake-up that only leaves a permit (the task had not parked yet) is not an
+ *    event. Wake-ups done while a worker fires timers or reaps completions carry
+ *    WEFT_TW_TIMER / WEFT_TW_IO and b = 0.
+ *  - STEAL: also b = 1 when a stuck worker's next-task slot was taken.
+ *  - SEARCH has no end event: the search ends at the worker's next RUN_START or PARK.
+ *  - PARK/UNPARK bracket the worker's sleep in its io_uring; an IO_SUBMIT right before
+ *    PARK counts SQEs the sleeping io_uring_enter submits.
+ *  - STALL is recorded by the monitor thread, in a WEFT_TRACE_NO_WORKER batch:
+ *    a = the stuck worker, task = the task's id, b = ns it has run, c = its fn address
+ *    (named by a SYMBOL record like SPAWN's).
+ *  - task = 0 for the scheduler's own events (STEAL, PARK, UNPARK, INJECT_PULL,
+ *    IO_SUBMIT, IO_COMPLETE, TIMER_FIRE, SEARCH).
+ *  - Task ids: a task spawned on worker w has id ((w + 1) << 48) | n; one spawned by a
+ *    plain thread has a small id n. */
 
 /* Why a task switched out (RUN_STOP.reason). */
 enum weft_trace_reason {
