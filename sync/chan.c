@@ -243,6 +243,7 @@ static int locked_op(weft_chan *c, bool send, void *elem, weft_task *self, bool 
     weft__waitq *q = send ? &c->sendq : &c->recvq;
     weft__waitq_push(q, &w);
     weft__spin_unlock(&c->lock);
+    weft__trace_waiter(&w, WEFT_TR_CHAN);
     rc = weft__waiter_wait(&w);
     return rc ? leave(c, q, NULL, &w, rc) : w.res;
 }
