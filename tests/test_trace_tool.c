@@ -128,6 +128,8 @@ static void test_summary(void **state)
     assert_non_null(strstr(s, want));
     assert_non_null(strstr(s, "idle while queued: worker 1 was parked"));
     assert_non_null(strstr(s, "stall: worker 0 stuck in task"));
+    snprintf(want, sizeof(want), "serialized: task #%" PRIu64 " (crunch_numbers)", X.crunch_task);
+    assert_non_null(strstr(s, want));
     assert_non_null(strstr(s, "schedule latency"));
     assert_non_null(strstr(s, "top tasks by busy time"));
     assert_non_null(strstr(s, "tasks that hopped workers most"));
@@ -402,12 +404,16 @@ static void test_cli(void **state)
     e = slurp(out);
     assert_non_null(strstr(e, "no end record"));
     free(e);
-    const char *cmds[] = {"summary", "perfetto", "svg"};
-    for (int i = 0; i < 3; i++) {
+    const char *cmds[] = {"summary", "perfetto", "svg", "dump"};
+    for (int i = 0; i < 4; i++) {
         snprintf(args, sizeof(args), "%s %s", cmds[i], scen);
         assert_int_equal(run_tool(args, out, errf), 0);
     }
-    /* The perfetto output through the CLI checks out as well (the last one was svg). */
+    e = slurp(out); /* dump (its first 64 KiB): the spawn of main, by name */
+    assert_non_null(strstr(e, " w0 SPAWN task="));
+    assert_non_null(strstr(e, " fn=main_task"));
+    free(e);
+    /* The perfetto output through the CLI checks out as well. */
     snprintf(args, sizeof(args), "perfetto %s", scen);
     assert_int_equal(run_tool(args, out, errf), 0);
     FILE *pf = fopen(out, "r");

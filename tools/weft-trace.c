@@ -3,6 +3,7 @@
  *   weft-trace summary FILE           per-worker table, schedule latency, top tasks, lints
  *   weft-trace perfetto FILE > x.json Chrome trace event JSON (ui.perfetto.dev, chrome://tracing)
  *   weft-trace svg FILE > x.svg       a self-contained timeline picture
+ *   weft-trace dump FILE              every event as a line of text, in time order
  *
  * Exit status: 0 on success, 1 when the file cannot be read as a trace or writing the
  * output failed, 2 on bad usage. A trace damaged after its header is still read up to the
@@ -17,6 +18,7 @@ static int usage(void)
     fputs("usage: weft-trace summary FILE\n"
           "       weft-trace perfetto FILE > trace.json   (open in ui.perfetto.dev)\n"
           "       weft-trace svg FILE > trace.svg         (open in a browser)\n"
+          "       weft-trace dump FILE                    (every event, as text)\n"
           "FILE is a trace recorded with WEFT_TRACE=FILE.\n",
           stderr);
     return 2;
@@ -30,8 +32,11 @@ int main(int argc, char **argv)
     }
     if (argc != 3)
         return usage();
-    int (*out)(const wt_model *, FILE *);
-    if (!strcmp(argv[1], "summary"))
+    int (*out)(const wt_model *, FILE *) = NULL;
+    bool dump = !strcmp(argv[1], "dump");
+    if (dump)
+        ;
+    else if (!strcmp(argv[1], "summary"))
         out = wt_summary;
     else if (!strcmp(argv[1], "perfetto"))
         out = wt_perfetto;
@@ -49,6 +54,13 @@ int main(int argc, char **argv)
     }
     if (t.warn[0])
         fprintf(stderr, "weft-trace: warning: %s: %s\n", argv[2], t.warn);
+    if (dump) {
+        int rc = wt_dump(&t, stdout);
+        if (rc < 0)
+            fprintf(stderr, "weft-trace: writing the dump failed\n");
+        wt_trace_free(&t);
+        return rc < 0 ? 1 : 0;
+    }
     wt_model m;
     if (wt_model_build(&m, &t) < 0) {
         fprintf(stderr, "weft-trace: out of memory analysing %s\n", argv[2]);

@@ -11,7 +11,10 @@
  *     WT_SHORT_RUN_NS, each ending in a yield or a wake of itself: busy polling.
  *  4. imbalance: the busiest and the idlest worker differ by 50 points of busy time or
  *     more over a trace of 10 ms or more; names the function that filled the busy one.
- *  5. stall: the runtime's stall monitor reported a stuck worker. */
+ *  5. serialized: one task did half or more of all the work of a multi-worker run and the
+ *     workers together were busy 1.2 cores or less on average: a task runs on one worker
+ *     at a time, so work done inline in it cannot spread (whichever worker runs it).
+ *  6. stall: the runtime's stall monitor reported a stuck worker. */
 #include "trace.h"
 
 #include <errno.h>
@@ -58,15 +61,16 @@ static void top_tasks(const wt_model *m, FILE *out, uint32_t *idx, int key, cons
     size_t n = m->ntasks;
     qsort(idx, n, sizeof(*idx), task_cmp);
     fprintf(out, "\n%s\n", title);
-    fprintf(out, "  %-10s %-28s %12s %12s %8s %6s %12s\n", "task", "function", "busy", "waiting",
+    fprintf(out, "  %-17s %-24s %11s %11s %8s %6s %11s\n", "task", "function", "busy", "waiting",
             "runs", "hops", "max slice");
     size_t shown = 0;
     for (size_t i = 0; i < n && shown < TOP; i++) {
         const wt_task *t = &m->tasks[idx[i]];
         if (task_key(t) == 0)
             break;
-        char b1[32], b2[32], b3[32];
-        fprintf(out, "  #%-9" PRIu64 " %-28.28s %12s %12s %8" PRIu64 " %6u %12s\n", t->id,
+        char b1[32], b2[32], b3[32], id[24];
+        snprintf(id, sizeof(id), "#%" PRIu64, t->id);
+        fprintf(out, "  %-17s %-24.24s %11s %11s %8" PRIu64 " %6u %11s\n", id,
                 task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->busy_ns),
                 wt_fmt_ns(b2, sizeof(b2), t->wait_ns), t->runs, t->hops,
                 wt_fmt_ns(b3, sizeof(b3), t->max_slice));
@@ -212,6 +216,25 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
             free(per);
             found++;
         }
+    }
+    uint64_t total = 0;
+    for (unsigned w = 0; w < nw; w++)
+        total += m->w[w].busy_ns;
+    const wt_task *top = NULL;
+    for (size_t i = 0; i < m->ntasks; i++)
+        if (!top || m->tasks[i].busy_ns > top->busy_ns)
+            top = &m->tasks[i];
+    if (nw >= 2 && dur >= 10000000 && top && top->busy_ns * 2 >= total &&
+        total * 10 <= dur * 12 && total * 10 >= dur) {
+        fprintf(out,
+                "  serialized: task #%" PRIu64 " (%s) did %.0f%% of all the work (%s busy, "
+                "%u moves between workers); the %u workers together were busy %.2f cores on "
+                "average. A task runs on one worker at a time: spawn a task per request or "
+                "connection so other workers can take the work\n",
+                top->id, task_fn(m, top), pct(top->busy_ns, total),
+                wt_fmt_ns(b1, sizeof(b1), top->busy_ns), top->hops, nw,
+                (double)total / (double)dur);
+        found++;
     }
     for (unsigned l = 0; l < m->nlanes; l++) {
         for (size_t i = 0; i < m->w[l].nmk; i++) {

@@ -93,6 +93,11 @@ static void draw_runs(const wt_model *m, FILE *out, const geo *g, const wt_worke
         int cq = (int)(x0 - LEFT);
         if (cq >= 0 && cq < PW && s->qdepth > col[cq].maxq)
             col[cq].maxq = s->qdepth;
+        if (s->t1 - s->t0 >= WT_LONG_SLICE_NS) /* the "long slice" lint, outlined */
+            fprintf(out,
+                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"none\" "
+                    "stroke=\"#d02020\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\n",
+                    x0, y - 2, x1 - x0, LANEH + 4);
         if (x1 - x0 >= 1.0) {
             char b[32];
             fprintf(out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s>",
@@ -308,6 +313,15 @@ int wt_svg(const wt_model *m, FILE *out)
         draw_parks(out, &g, w, y);
         draw_runs(m, out, &g, w, y, col, colours);
         draw_queue(out, col, y + LANEH + 1, qmax);
+        if (qmax)
+            fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#b07020\" "
+                         "font-size=\"9\">queue</text>\n",
+                    LEFT - 8, y + LANEH + QH);
+        for (size_t i = 0; i < w->nmk; i++)
+            if (w->mk[i].type == WEFT_EV_STALL)
+                fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                             "font-weight=\"bold\" fill=\"#d02020\">stall</text>\n",
+                        xof(&g, w->mk[i].ts), y + LANEH / 2 + 4);
     }
     for (unsigned l = 0; l < m->nlanes; l++)
         if (ly[l] >= 0)
@@ -339,8 +353,8 @@ int wt_svg(const wt_model *m, FILE *out)
             "<text x=\"%d\" y=\"%.1f\">steal (line from the victim's lane)</text>\n"
             "<rect x=\"%d\" y=\"%.1f\" width=\"14\" height=\"8\" fill=\"#f0a040\"/>"
             "<text x=\"%d\" y=\"%.1f\">local queue depth (max %u)</text>\n"
-            "<text x=\"%d\" y=\"%.1f\" fill=\"#666\">short runs are drawn as bars of busy "
-            "fraction per pixel</text>\n",
+            "<text x=\"%d\" y=\"%.1f\" fill=\"#666\">dashed red: a run of 100 ms or more, "
+            "bars: short runs</text>\n",
             LEFT, ky, LEFT + 20, ky + 11, LEFT + 250, ky + 11, LEFT + 262, ky + 11, LEFT + 540,
             ky + 3, LEFT + 560, ky + 11, qmax, LEFT + 800, ky + 11);
     fprintf(out, "</svg>\n");

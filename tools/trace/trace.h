@@ -159,6 +159,7 @@ const wt_task *wt_model_task(const wt_model *m, uint64_t id); /* NULL if never s
 int wt_summary(const wt_model *m, FILE *out);
 int wt_perfetto(const wt_model *m, FILE *out);
 int wt_svg(const wt_model *m, FILE *out);
+int wt_dump(const wt_trace *t, FILE *out); /* one line per event, time order */
 
 /* ---- util.c ---- */
 const char *wt_fmt_ns(char *buf, size_t len, uint64_t ns); /* "1.25 ms" */
