@@ -41,6 +41,7 @@ void bench_chan_mpmc(unsigned workers);
 void bench_fanout_cpu(unsigned workers); /* workers ignored: warm-up, then 1 and 2 */
 void bench_idle_memory(unsigned workers);
 void bench_select4(unsigned workers); /* micro_select.c */
-void bench_mutex(unsigned workers); /* mutex_contended */
+void bench_mutex(unsigned workers);         /* mutex_contended */
+void bench_mutex_barging(unsigned workers); /* mutex_contended_barging */
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Usage: weft_micro BENCH [WORKERS]
  *   BENCH    spawn_join | yield | yield_switch | pingpong | skynet | chan_mpmc |
- *            fanout_cpu | idle_memory | mutex_contended | select4 | all
+ *            fanout_cpu | idle_memory | mutex_contended | mutex_contended_barging |
+ *            select4 | all
  *            (yield prints the yield and yield_switch lines; fanout_cpu ignores
  *            WORKERS and runs a warm-up, then 1 and 2 workers itself)
  *   WORKERS  weft_config.workers (0 = one per CPU). Default 1; for "all" the default
@@ -31,6 +32,7 @@ static const struct bench benches[] = {
     {"fanout_cpu", bench_fanout_cpu},
     {"idle_memory", bench_idle_memory},
     {"mutex_contended", bench_mutex},
+    {"mutex_contended_barging", bench_mutex_barging},
     {"select4", bench_select4},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])

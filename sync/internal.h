@@ -25,8 +25,10 @@
 
 typedef struct weft__sw {
     weft__waiter w;
-    bool claimed; /* under the object's lock: a waker popped it and will fire it */
-    int kind;     /* per primitive (rwlock: reader or writer) */
+    bool claimed;   /* under the object's lock: a waker popped it and will fire it */
+    bool starving;  /* barging mutex: waited too long, gets the next hand-off */
+    int kind;       /* per primitive (rwlock: reader or writer) */
+    uint64_t since; /* barging mutex: when it first queued */
 } weft__sw;
 
 static inline void weft__sw_init(weft__sw *sw, int kind)
@@ -37,7 +39,9 @@ static inline void weft__sw_init(weft__sw *sw, int kind)
     sw->w.elem = NULL;
     sw->w.next = sw->w.prev = NULL;
     sw->claimed = false;
+    sw->starving = false;
     sw->kind = kind;
+    sw->since = 0;
 }
 
 /* Under the lock (step 2): pops the first waiter, claimed, or NULL. */
@@ -70,5 +74,15 @@ static inline void weft__sw_fire_all(weft__waitq *list, int res)
     while ((w = weft__waitq_pop(list)))
         weft__waiter_fire(w, res);
 }
+
+/* The mutex (mutex.c: FIFO hand-off; mutex_barging.c: the barging mode). */
+typedef struct weft__mutex {
+    _Atomic uint32_t state;
+    uint32_t barging; /* weft_mutex_init_barging / WEFT_MUTEX_BARGING_INIT */
+    weft__spin lock;
+    weft__waitq q;
+} weft__mutex;
+int weft__mutex_lock_barging(weft__mutex *x);
+void weft__mutex_unlock_barging(weft__mutex *x);
 
 #endif

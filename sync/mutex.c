@@ -1,10 +1,13 @@
 /* weft — mutex: a task lock with FIFO hand-off.
  *
- * State word: UNLOCKED (0), LOCKED (1), CONTENDED (2: locked, and the queue may hold
- * waiters, so unlock must take the slow path). Protocol (sync/internal.h has the common
+ * State word: UNLOCKED (0), LOCKED (1), CONTENDED (3: locked, and the queue may hold
+ * waiters, so unlock must take the slow path). Bit 0 is "held" in both modes; the
+ * barging mode (mutex_barging.c) adds bit 2. Protocol (sync/internal.h has the common
  * waiter steps):
  *  1. lock: one CAS UNLOCKED → LOCKED (acquire). unlock: one CAS LOCKED → UNLOCKED
- *     (release). Those are the only operations without the spinlock.
+ *     (release). Those are the only operations without the spinlock. Both are inline
+ *     in sync.h, written for both modes: lock sets bit 0 when it is clear (here that
+ *     means UNLOCKED), unlock clears it when bit 1 is clear (here: LOCKED).
  *  2. A locker that fails takes the spinlock and re-reads: UNLOCKED → it CASes to LOCKED
  *     and owns it; LOCKED → it CASes to CONTENDED; CONTENDED → it queues and sleeps.
  *     Marking CONTENDED before queueing makes the holder's fast unlock fail, so the
@@ -26,17 +29,14 @@
  */
 #include "sync/internal.h"
 
-enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2, SPIN_TRIES = 64 };
+enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 3, SPIN_TRIES = 64 };
 
-typedef struct mutex {
-    _Atomic uint32_t state;
-    weft__spin lock;
-    weft__waitq q;
-} mutex;
+typedef weft__mutex mutex;
 _Static_assert(sizeof(mutex) <= sizeof(weft_mutex), "weft_mutex storage too small");
 _Static_assert(_Alignof(mutex) <= _Alignof(weft_mutex), "weft_mutex alignment");
 /* The header's inline fast paths CAS weft__state with __atomic builtins. */
 _Static_assert(offsetof(mutex, state) == offsetof(weft_mutex, weft__state) &&
+                   offsetof(mutex, barging) == offsetof(weft_mutex, weft__priv0) &&
                    sizeof(_Atomic uint32_t) == sizeof(uint32_t),
                "weft_mutex state word");
 
@@ -49,8 +49,15 @@ void weft_mutex_init(weft_mutex *m)
 {
     mutex *x = M(m);
     atomic_init(&x->state, UNLOCKED);
+    x->barging = 0;
     atomic_init(&x->lock.locked, 0);
     x->q.head = x->q.tail = NULL;
+}
+
+void weft_mutex_init_barging(weft_mutex *m)
+{
+    weft_mutex_init(m);
+    M(m)->barging = 1;
 }
 
 void weft_mutex_destroy(weft_mutex *m)
@@ -61,6 +68,14 @@ void weft_mutex_destroy(weft_mutex *m)
 
 int weft_mutex_trylock(weft_mutex *m)
 {
+    if (M(m)->barging) {
+        uint32_t s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
+        while (!(s & LOCKED))
+            if (atomic_compare_exchange_weak_explicit(&M(m)->state, &s, s | LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return 0;
+        return -EBUSY;
+    }
     uint32_t s = UNLOCKED;
     /* acquire: the critical section sees the previous holder's writes */
     return atomic_compare_exchange_strong_explicit(&M(m)->state, &s, LOCKED, memory_order_acquire,
@@ -131,6 +146,8 @@ static int lock_slow(mutex *x)
 int weft__mutex_lock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
+    if (x->barging)
+        return weft__mutex_lock_barging(x);
     uint32_t s = UNLOCKED;
     if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, LOCKED,
                                                             memory_order_acquire,
@@ -165,6 +182,10 @@ static void unlock_slow(mutex *x)
 void weft__mutex_unlock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
+    if (x->barging) {
+        weft__mutex_unlock_barging(x);
+        return;
+    }
     uint32_t s = LOCKED;
     /* release: the critical section's writes before the next holder's acquire */
     if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, UNLOCKED,
@@ -178,7 +199,8 @@ void weft__mutex_unlock_slow(weft_mutex *m)
 
 bool weft_mutex_locked(const weft_mutex *m)
 {
-    return atomic_load_explicit(&M((weft_mutex *)m)->state, memory_order_relaxed) != UNLOCKED;
+    /* bit 0 is "held" in both modes */
+    return atomic_load_explicit(&M((weft_mutex *)m)->state, memory_order_relaxed) & LOCKED;
 }
 
 static void guard_unlock(void *m)

@@ -55,6 +55,14 @@ static void round_run(weft_fn worker, void *ctx, unsigned seed, bool even_only)
     }
 }
 
+/* The barging_* storms run the same bodies on weft_mutex_init_barging mutexes. */
+static bool g_barging;
+static void mx_mode(weft_mutex *m)
+{
+    if (g_barging)
+        weft_mutex_init_barging(m);
+}
+
 /* ---- mutex ------------------------------------------------------------------------- */
 
 struct mx {
@@ -90,6 +98,7 @@ static void *mutex_storm_main(void *arg)
 {
     (void)arg;
     struct mx s = {.m = WEFT_MUTEX_INIT};
+    mx_mode(&s.m);
     for (int r = 0; r < ROUNDS; r++)
         round_run(mutex_worker, &s, 0x9e3779b9u * (unsigned)(r + 1), false);
     WT_EQ(s.counter, atomic_load(&s.ok));
@@ -242,6 +251,7 @@ static void *cond_storm_main(void *arg)
 {
     (void)arg;
     struct cv s = {.m = WEFT_MUTEX_INIT, .c = WEFT_COND_INIT};
+    mx_mode(&s.m);
     for (int r = 0; r < ROUNDS; r++) {
         s.finished = 0;
         round_run(cv_worker, &s, 0x27d4eb2fu * (unsigned)(r + 1), true);
@@ -350,12 +360,21 @@ STORM(cond_storm)
 STORM(evwg_storm)
 STORM(barrier_storm)
 
+static void test_barging_storms(void **state)
+{
+    g_barging = true;
+    test_mutex_storm(state);
+    test_cond_storm(state);
+    g_barging = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mutex_storm), cmocka_unit_test(test_rwlock_storm),
         cmocka_unit_test(test_sem_storm),   cmocka_unit_test(test_cond_storm),
         cmocka_unit_test(test_evwg_storm),  cmocka_unit_test(test_barrier_storm),
+        cmocka_unit_test(test_barging_storms),
     };
     return WT_RUN_GROUP(tests);
 }

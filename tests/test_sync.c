@@ -36,6 +36,14 @@ static void settle(atomic_int *flag, int n)
 
 /* ---- mutex -------------------------------------------------------------------------- */
 
+/* The barging_* tests run the same bodies on weft_mutex_init_barging mutexes. */
+static bool g_barging;
+static void mx_mode(weft_mutex *m)
+{
+    if (g_barging)
+        weft_mutex_init_barging(m);
+}
+
 static weft_mutex g_mu = WEFT_MUTEX_INIT;
 
 static void *mutex_basic_main(void *arg)
@@ -86,6 +94,7 @@ static void *mutex_contended_main(void *arg)
 {
     (void)arg;
     struct mx s = {.m = WEFT_MUTEX_INIT};
+    mx_mode(&s.m);
     weft_task *t[NT];
     for (int i = 0; i < NT; i++)
         t[i] = wt_spawn(mutex_worker, &s);
@@ -156,6 +165,7 @@ static void *mutex_cancel_main(void *arg)
 {
     (void)arg;
     struct fifo f = {.m = WEFT_MUTEX_INIT};
+    mx_mode(&f.m);
     WT_OK(weft_mutex_lock(&f.m));
     weft_task *a = wt_spawn(lock_once, &f);
     settle(&f.ready, 1);
@@ -203,6 +213,7 @@ static void *mutex_cancel_after_handoff_main(void *arg)
 {
     (void)arg;
     struct fifo f = {.m = WEFT_MUTEX_INIT};
+    mx_mode(&f.m);
     WT_OK(weft_mutex_lock(&f.m));
     weft_task *a = wt_spawn(handoff_locker, &f);
     settle(&f.ready, 1);
@@ -219,6 +230,7 @@ static void *mutex_deadline_main(void *arg)
 {
     (void)arg;
     weft_mutex m = WEFT_MUTEX_INIT;
+    mx_mode(&m);
     WT_OK(weft_mutex_lock(&m));
     {
         WEFT_WITH_TIMEOUT(5 * WT_MS);
@@ -229,6 +241,62 @@ static void *mutex_deadline_main(void *arg)
     return NULL;
 }
 WT_TEST_1_2(mutex_deadline)
+
+/* The barging mode: same bodies, and a waiter that keeps losing gets the mutex handed
+ * over once it has waited WEFT_MUTEX_STARVE_NS. */
+#define WT_BARGING(name, body)                                                                     \
+    static void test_barging_##name(void **state)                                                  \
+    {                                                                                              \
+        g_barging = true;                                                                          \
+        test_##body(state);                                                                        \
+        g_barging = false;                                                                         \
+    }
+WT_BARGING(contended, mutex_contended)
+WT_BARGING(cancel, mutex_cancel)
+WT_BARGING(cancel_after_handoff, mutex_cancel_after_handoff)
+WT_BARGING(deadline, mutex_deadline)
+
+struct starve {
+    weft_mutex m;
+    atomic_int stop, got;
+};
+static void *hog(void *p)
+{
+    struct starve *s = p;
+    while (!atomic_load(&s->stop)) {
+        WT_OK(weft_mutex_lock(&s->m));
+        wt_spin_ns(20 * WT_US);
+        weft_mutex_unlock(&s->m);
+        (void)weft_yield(); /* lets the woken waiter run, then barges ahead of it */
+    }
+    return NULL;
+}
+static void *starved(void *p)
+{
+    struct starve *s = p;
+    WT_OK(weft_mutex_lock(&s->m));
+    atomic_store(&s->got, 1);
+    weft_mutex_unlock(&s->m);
+    return NULL;
+}
+static void *barging_no_starvation_main(void *arg)
+{
+    (void)arg;
+    struct starve s;
+    memset(&s, 0, sizeof s);
+    weft_mutex_init_barging(&s.m);
+    weft_task *h[2] = {wt_spawn(hog, &s), wt_spawn(hog, &s)};
+    WT_OK(weft_sleep(2 * WT_MS));
+    weft_task *v = wt_spawn(starved, &s);
+    wt_wait_ge(&s.got, 1); /* fails after 10 s: starved */
+    atomic_store(&s.stop, 1);
+    WT_OK(weft_join(v, NULL));
+    WT_OK(weft_gather(h, 2, NULL));
+    WT_FALSE(weft_mutex_locked(&s.m));
+    weft_mutex_destroy(&s.m);
+    return NULL;
+}
+WT_TEST_124(barging_no_starvation)
 
 /* ---- guards --------------------------------------------------------------------------- */
 
@@ -659,6 +727,7 @@ static void *cond_contended_main(void *arg)
 {
     (void)arg;
     struct cv s = {.m = WEFT_MUTEX_INIT, .c = WEFT_COND_INIT};
+    mx_mode(&s.m);
     weft_task *t[NT];
     for (int i = 0; i < NT; i++)
         t[i] = wt_spawn(i % 2 ? cv_producer : cv_consumer, &s);
@@ -670,6 +739,7 @@ static void *cond_contended_main(void *arg)
     return NULL;
 }
 WT_TEST_124(cond_contended)
+WT_BARGING(cond, cond_contended)
 
 static void *cv_waiter(void *p)
 {
@@ -898,6 +968,11 @@ int main(void)
         cmocka_unit_test(test_mutex_cancel),
         cmocka_unit_test(test_mutex_cancel_after_handoff),
         cmocka_unit_test(test_mutex_deadline),
+        cmocka_unit_test(test_barging_contended),
+        cmocka_unit_test(test_barging_cancel),
+        cmocka_unit_test(test_barging_cancel_after_handoff),
+        cmocka_unit_test(test_barging_deadline),
+        cmocka_unit_test(test_barging_no_starvation),
         cmocka_unit_test(test_guard),
         cmocka_unit_test(test_plain_thread),
         cmocka_unit_test(test_sem_basic),
@@ -908,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_event),
         cmocka_unit_test(test_cond_contended),
         cmocka_unit_test(test_cond_cancel),
+        cmocka_unit_test(test_barging_cond),
         cmocka_unit_test(test_barrier),
         cmocka_unit_test(test_barrier_withdraw),
         cmocka_unit_test(test_waitgroup),

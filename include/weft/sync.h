@@ -32,13 +32,22 @@ WEFT_BEGIN_DECLS
 /* ---- Mutex (asyncio.Lock) ------------------------------------------------------------ */
 
 typedef struct weft_mutex {
-    uint32_t weft__state; /* 0 free, 1 locked, 2 locked and contended (sync/mutex.c) */
-    uint32_t weft__priv0;
+    uint32_t weft__state; /* bit 0 locked, 1 queued, 2 woken (sync/mutex*.c) */
+    uint32_t weft__priv0; /* 1: barging mode */
     uint64_t weft__priv[3];
 } weft_mutex;
 #define WEFT_MUTEX_INIT {0, 0, {0, 0, 0}}
 
 WEFT_API void weft_mutex_init(weft_mutex *m);
+/* A barging mutex (Go's sync.Mutex, Java's non-fair ReentrantLock): a running task may
+ * take a free mutex ahead of queued waiters, which keeps a busy lock on one core and
+ * avoids a task switch per acquisition (lock convoys). Unlock wakes the first waiter to
+ * compete instead of handing it over; a waiter that loses keeps its place at the head,
+ * and once it has waited WEFT_MUTEX_STARVE_NS (1 ms) the next unlock hands it the mutex
+ * directly, so no waiter starves. Same calls and cancellation contract otherwise. */
+WEFT_API void weft_mutex_init_barging(weft_mutex *m);
+#define WEFT_MUTEX_BARGING_INIT {0, 1, {0, 0, 0}}
+#define WEFT_MUTEX_STARVE_NS 1000000u
 /* Asserts that the mutex is unlocked with nobody waiting. */
 WEFT_API void weft_mutex_destroy(weft_mutex *m);
 /* 0 when taken, -EBUSY when held (or waited for). Never suspends. */
@@ -54,11 +63,12 @@ WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
 static inline int weft_mutex_lock(weft_mutex *m)
 {
 #if defined(__GNUC__)
-    uint32_t free_ = 0;
-    /* acquire: the critical section sees the previous holder's writes */
-    if (__builtin_expect(__atomic_compare_exchange_n(&m->weft__state, &free_, 1, 0,
-                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED),
-                         1))
+    uint32_t s = __atomic_load_n(&m->weft__state, __ATOMIC_RELAXED);
+    /* acquire: the critical section sees the previous holder's writes. Bit 0 clear
+     * means free in both modes (sync/mutex.c step 1). */
+    if (__builtin_expect(!(s & 1u), 1) &&
+        __atomic_compare_exchange_n(&m->weft__state, &s, s | 1u, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
         return 0;
 #endif
     return weft__mutex_lock_slow(m);
@@ -70,15 +80,18 @@ static inline int weft_mutex_lock(weft_mutex *m)
 static inline void weft_mutex_unlock(weft_mutex *m)
 {
 #if defined(__GNUC__)
-    uint32_t held = 1;
-    /* release: the critical section's writes before the next holder's acquire */
-    if (__builtin_expect(__atomic_compare_exchange_n(&m->weft__state, &held, 0, 0,
-                                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED),
-                         1))
+    uint32_t s = __atomic_load_n(&m->weft__state, __ATOMIC_RELAXED);
+    /* Held (bit 0), and either nobody queued (bit 1) or a woken waiter already on its
+     * way (bit 2, barging mode): just clear bit 0. release: the critical section's
+     * writes before the next holder's acquire. */
+    if (__builtin_expect((s & 1u) && (!(s & 2u) || (s & 4u)), 1) &&
+        __atomic_compare_exchange_n(&m->weft__state, &s, s & ~1u, 0, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
         return;
 #endif
     weft__mutex_unlock_slow(m);
 }
+
 /* True while held (a snapshot). */
 WEFT_API bool weft_mutex_locked(const weft_mutex *m);
 
