@@ -6,8 +6,9 @@
 #
 #   1. builds weft_micro (Release) into $BUILD_DIR (default <repo>/build-bench) and the
 #      peers with bench/peers/sync/build.sh when their binaries are missing;
-#   2. each repetition runs, for workers 1 and 2, weft, Go and Tokio one after the other
-#      so machine drift spreads over all three; the load average is logged per run;
+#   2. each repetition runs, for workers 1 and 2, weft (the FIFO hand-off weft_mutex,
+#      then the barging one), Go and Tokio one after the other so machine drift spreads
+#      over all of them; the load average is logged per run;
 #   3. writes the raw lines to bench/results/sync-raw.txt and the medians [min-max] with
 #      weft / best-peer ratios (target >= 1.5) to bench/results/sync-summary.md.
 set -uo pipefail
@@ -38,15 +39,17 @@ mkdir -p "$RESULTS"
 : >"$RAW"
 for rep in $(seq 1 "$REPS"); do
     for w in 1 2; do
-        for impl in weft go tokio; do
+        for impl in weft weft_barging go tokio; do
             case $impl in
             weft) cmd=("$WEFT_BIN" mutex_contended "$w") ;;
+            weft_barging) cmd=("$WEFT_BIN" mutex_contended_barging "$w") ;;
             go) cmd=("$GO_BIN" "$w") ;;
             tokio) cmd=("$TOKIO_BIN" "$w") ;;
             esac
             [[ -x ${cmd[0]} ]] || continue
             load=$(cut -d' ' -f1 /proc/loadavg)
             line=$(timeout 120 "${cmd[@]}" | grep '^bench=') || line="bench=mutex_contended workers=$w value=nan unit=ops/s"
+            line=${line/bench=mutex_contended_barging /bench=mutex_contended }
             echo "impl=$impl rep=$rep load=$load $line" | tee -a "$RAW"
         done
     done
@@ -63,26 +66,27 @@ for line in open(raw):
     vals.setdefault((int(kv['workers']), kv['impl']), []).append(float(kv['value']))
     loads.append(float(kv['load']))
 def fmt(v): return f"{v/1e6:.1f}M"
-rows = ["| bench | W | unit | weft | go | tokio | best peer | weft/best | target 1.5x |",
+rows = ["| weft mutex | W | unit | weft | go | tokio | best peer | weft/best | target 1.5x |",
         "|---|---|---|---|---|---|---|---|---|"]
-for w in (1, 2):
+for mode, wimpl in (("FIFO hand-off (default)", "weft"), ("barging", "weft_barging")):
+  for w in (1, 2):
     med = {}
     cells = []
-    for impl in ("weft", "go", "tokio"):
+    for impl in (wimpl, "go", "tokio"):
         v = vals.get((w, impl))
         if v:
             med[impl] = statistics.median(v)
             cells.append(f"{fmt(med[impl])} [{fmt(min(v))}–{fmt(max(v))}]")
         else:
             cells.append("—")
-    peers = {k: m for k, m in med.items() if k != "weft"}
-    if peers and "weft" in med:
+    peers = {k: m for k, m in med.items() if k in ("go", "tokio")}
+    if peers and wimpl in med:
         best = max(peers, key=peers.get)
-        r = med["weft"] / peers[best]
+        r = med[wimpl] / peers[best]
         tail = [f"{best} {fmt(peers[best])}", f"{r:.2f}", "met" if r >= 1.5 else "not met"]
     else:
         tail = ["—", "—", "—"]
-    rows.append(f"| mutex_contended | {w} | ops/s | " + " | ".join(cells + tail) + " |")
+    rows.append(f"| {mode} | {w} | ops/s | " + " | ".join(cells + tail) + " |")
 try:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 except Exception:
@@ -90,7 +94,10 @@ except Exception:
 note = (f"\nmedian [min–max] of {reps} repetitions (weft, go, tokio alternated in each); "
         f"weft {rev}, {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ}; load average during the runs "
         f"{min(loads):.1f}–{max(loads):.1f} on 2 vCPUs (other jobs were running).\n"
-        "64 tasks x 100k lock/increment/unlock; ops/s = lock+unlock pairs per second, higher is better.\n")
+        "64 tasks x 100k lock/increment/unlock; ops/s = lock+unlock pairs per second, higher is better.\n"
+        "FIFO hand-off: weft_mutex (unlock hands the mutex to the first waiter); barging:\n"
+        "weft_mutex_init_barging (Go's design). Go: sync.Mutex, GOMAXPROCS=W; Tokio:\n"
+        "tokio::sync::Mutex (fair, FIFO) on a multi-thread runtime with W workers.\n")
 text = "# Contended mutex (bench/run_sync.sh)\n\n" + "\n".join(rows) + "\n" + note
 open(out, "w").write(text)
 print(text)

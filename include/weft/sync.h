@@ -8,6 +8,8 @@
  *    same calls work and block the thread (futex); plain threads are never interrupted.
  *  - Waiters are served in FIFO order, and releases hand the resource directly to the
  *    first waiter (a newcomer cannot overtake a queued waiter), so no waiter starves.
+ *    The one opt-out is the barging mutex (weft_mutex_init_barging), which trades that
+ *    for throughput under heavy contention and bounds the overtaking to about 1 ms.
  *  - A call that has to wait returns -ECANCELED when the task is cancelled and
  *    -ETIMEDOUT when its deadline (weft_timeout_enter) passes; it then holds nothing
  *    and left the queue. A call that does not have to wait (a free lock, a set event)
@@ -16,7 +18,7 @@
  *    lands, the waiter keeps it and the call succeeds (returns 0 or its success value);
  *    the cancel stays pending and the task's next suspension reports it. So a hand-off
  *    is never lost nor duplicated.
- *  - Objects are embedded by value: zero-size-cost fixed storage, initialised with
+ *  - Objects are embedded by value (fixed-size storage, 32-40 bytes), initialised with
  *    weft_X_init() or the WEFT_X_INIT static initialiser. weft_X_destroy() checks that
  *    nobody waits (it is optional for objects that are idle). Objects must not be moved
  *    or copied while in use.
