@@ -297,6 +297,8 @@ static void run_all(const unsigned char *buf, size_t len)
     assert_int_equal(wt_summary(&m, f), 0);
     assert_int_equal(wt_perfetto(&m, f), 0);
     assert_int_equal(wt_svg(&m, f), 0);
+    assert_int_equal(wt_svg_window(&m, f, 1000000, 5000000), 0);
+    assert_int_equal(wt_dump(&t, f), 0);
     fclose(f);
     wt_model_free(&m);
     wt_trace_free(&t);
@@ -409,6 +411,20 @@ static void test_cli(void **state)
         snprintf(args, sizeof(args), "%s %s", cmds[i], scen);
         assert_int_equal(run_tool(args, out, errf), 0);
     }
+    /* A window of the SVG; options only where they belong, and well-formed. */
+    snprintf(args, sizeof(args), "svg --from 10 --to 20.5 %s", scen);
+    assert_int_equal(run_tool(args, out, errf), 0);
+    e = slurp(out);
+    assert_non_null(strstr(e, "showing 10.00 ms to 20.50 ms"));
+    free(e);
+    snprintf(args, sizeof(args), "svg --from ten %s", scen);
+    assert_int_equal(run_tool(args, out, errf), 2);
+    snprintf(args, sizeof(args), "summary --from 1 %s", scen);
+    assert_int_equal(run_tool(args, out, errf), 2);
+    snprintf(args, sizeof(args), "summary %s %s", scen, scen);
+    assert_int_equal(run_tool(args, out, errf), 2);
+    snprintf(args, sizeof(args), "dump %s", scen);
+    assert_int_equal(run_tool(args, out, errf), 0);
     e = slurp(out); /* dump (its first 64 KiB): the spawn of main, by name */
     assert_non_null(strstr(e, " w0 SPAWN task="));
     assert_non_null(strstr(e, " fn=main_task"));

@@ -75,8 +75,7 @@ static uint64_t spawn(gen *g, unsigned w, uint64_t ts, uint64_t parent, uint64_t
         g->last_worker = p;
         g->last_cap = cap;
     }
-    ev(g, w, ts, WEFT_EV_SPAWN, 0, 0, id, parent, fn);
-    ev(g, w, ts, WEFT_EV_WAKE, WEFT_TW_SPAWN, w, id, parent, 0);
+    ev(g, w, ts, WEFT_EV_SPAWN, 0, 0, id, parent, fn); /* also its first wake-up */
     g->x->tasks++;
     g->x->wakes++;
     return id;
@@ -165,7 +164,8 @@ static void script(gen *g)
     uint64_t hog = t + 40 * US;
     park(g, 1, cur[1] + 5 * US, hog + 140 * MS);
     uint64_t end = run(g, 0, hog, crunch, 150 * MS, 20, WEFT_TR_DONE, 0);
-    ev(g, 0, hog + 100 * MS, WEFT_EV_STALL, 0, 0, crunch, 100 * MS, 0);
+    /* The monitor thread's report: a plain-thread batch, a = the stuck worker. */
+    ev(g, SYNTH_MAX_WORKERS, hog + 100 * MS, WEFT_EV_STALL, 0, 0, crunch, 100 * MS, F_CRUNCH);
     cur[1] = hog + 140 * MS + 5 * US;
     steal(g, 1, cur[1], 0, 10);
     cur[1] += 3 * US;

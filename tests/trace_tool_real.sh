@@ -20,7 +20,7 @@ WEFT_TRACE=$dir/fixed.trace "$srv" --fixed -c 4 -n 100 -k 200 -w 2 || fail "--fi
 
 "$tool" summary "$dir/inline.trace" > "$dir/inline.txt" || fail "summary inline exited $?"
 cat "$dir/inline.txt"
-grep -q '^  serialized: task #[0-9]* (accept_loop) did' "$dir/inline.txt" ||
+grep -q '^  serialized: task #[0-9:]* (accept_loop) did' "$dir/inline.txt" ||
   fail "no serialized lint naming accept_loop on the inline server"
 "$tool" summary "$dir/fixed.trace" > "$dir/fixed.txt" || fail "summary fixed exited $?"
 grep -q ' serve ' "$dir/fixed.txt" || fail "fixed: no serve tasks in the summary"

@@ -2,7 +2,8 @@
  *
  *   weft-trace summary FILE           per-worker table, schedule latency, top tasks, lints
  *   weft-trace perfetto FILE > x.json Chrome trace event JSON (ui.perfetto.dev, chrome://tracing)
- *   weft-trace svg FILE > x.svg       a self-contained timeline picture
+ *   weft-trace svg [--from MS] [--to MS] FILE > x.svg
+ *                                     a self-contained timeline picture (of a window)
  *   weft-trace dump FILE              every event as a line of text, in time order
  *
  * Exit status: 0 on success, 1 when the file cannot be read as a trace or writing the
@@ -11,13 +12,14 @@
 #include "trace/trace.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int usage(void)
 {
     fputs("usage: weft-trace summary FILE\n"
           "       weft-trace perfetto FILE > trace.json   (open in ui.perfetto.dev)\n"
-          "       weft-trace svg FILE > trace.svg         (open in a browser)\n"
+          "       weft-trace svg [--from MS] [--to MS] FILE > trace.svg   (open in a browser)\n"
           "       weft-trace dump FILE                    (every event, as text)\n"
           "FILE is a trace recorded with WEFT_TRACE=FILE.\n",
           stderr);
@@ -30,7 +32,30 @@ int main(int argc, char **argv)
         usage();
         return 0;
     }
-    if (argc != 3)
+    if (argc < 3)
+        return usage();
+    const char *path = NULL;
+    double from_ms = 0, to_ms = -1;
+    bool svg = !strcmp(argv[1], "svg");
+    for (int i = 2; i < argc; i++) {
+        if (svg && i + 1 < argc && (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to"))) {
+            char *end;
+            double v = strtod(argv[i + 1], &end);
+            if (*end || end == argv[i + 1] || v < 0) {
+                fprintf(stderr, "weft-trace: %s wants milliseconds, got '%s'\n", argv[i],
+                        argv[i + 1]);
+                return usage();
+            }
+            *(argv[i][2] == 'f' ? &from_ms : &to_ms) = v;
+            i++;
+        } else if (!path && argv[i][0] != '-') {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "weft-trace: unexpected argument '%s'\n", argv[i]);
+            return usage();
+        }
+    }
+    if (!path)
         return usage();
     int (*out)(const wt_model *, FILE *) = NULL;
     bool dump = !strcmp(argv[1], "dump");
@@ -48,12 +73,12 @@ int main(int argc, char **argv)
     }
     wt_trace t;
     char err[512];
-    if (wt_trace_load_file(&t, argv[2], err, sizeof(err)) < 0) {
+    if (wt_trace_load_file(&t, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "weft-trace: %s\n", err);
         return 1;
     }
     if (t.warn[0])
-        fprintf(stderr, "weft-trace: warning: %s: %s\n", argv[2], t.warn);
+        fprintf(stderr, "weft-trace: warning: %s: %s\n", path, t.warn);
     if (dump) {
         int rc = wt_dump(&t, stdout);
         if (rc < 0)
@@ -63,11 +88,13 @@ int main(int argc, char **argv)
     }
     wt_model m;
     if (wt_model_build(&m, &t) < 0) {
-        fprintf(stderr, "weft-trace: out of memory analysing %s\n", argv[2]);
+        fprintf(stderr, "weft-trace: out of memory analysing %s\n", path);
         wt_trace_free(&t);
         return 1;
     }
-    int rc = out(&m, stdout);
+    int rc = svg ? wt_svg_window(&m, stdout, (uint64_t)(from_ms * 1e6),
+                                 to_ms < 0 ? UINT64_MAX : (uint64_t)(to_ms * 1e6))
+                 : out(&m, stdout);
     if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
         rc = -1;
     if (rc < 0)

@@ -140,9 +140,9 @@ const wt_task *wt_model_task(const wt_model *m, uint64_t id)
 
 /* Per-lane replay state. */
 typedef struct lane_state {
-    bool in_run, in_park;
+    bool in_run, in_park, in_search;
     wt_slice run;
-    uint64_t park_t0;
+    uint64_t park_t0, search_t0;
 } lane_state;
 
 static int close_run(wt_model *m, unsigned l, lane_state *ls, uint64_t ts, uint8_t reason)
@@ -191,6 +191,16 @@ static int close_park(wt_model *m, unsigned l, lane_state *ls, uint64_t ts)
     return PUSH(w->pk, w->npk, w->cappk, sp);
 }
 
+/* SEARCH has no end event: a search ends at the worker's next run start or park. */
+static int close_search(wt_model *m, unsigned l, lane_state *ls, uint64_t ts)
+{
+    wt_worker *w = &m->w[l];
+    ls->in_search = false;
+    w->search_ns += ts - ls->search_t0;
+    wt_span sp = {ls->search_t0, ts};
+    return PUSH(w->se, w->nse, w->capse, sp);
+}
+
 static int mark(wt_worker *w, const weft_trace_event *e)
 {
     wt_mark mk = {.ts = e->ts, .task = e->task, .n = e->b, .type = e->type};
@@ -208,6 +218,12 @@ static int on_event(wt_model *m, unsigned l, lane_state *ls, const weft_trace_ev
             return -ENOMEM;
         t->parent = e->b;
         t->spawn_ts = e->ts;
+        /* SPAWN is also the first wake-up (no WAKE follows it): a flow from the
+         * spawner's worker to the first run. */
+        t->has_wake = 1;
+        t->wake_ts = e->ts;
+        t->wake_lane = l;
+        t->wake_src = WEFT_TW_SPAWN;
         if (fn_get(m, e->c, &t->fn) < 0)
             return -ENOMEM;
         if (!t->ready && !t->running) {
@@ -235,6 +251,8 @@ static int on_event(wt_model *m, unsigned l, lane_state *ls, const weft_trace_ev
         return 0;
     case WEFT_EV_RUN_START:
         if (ls->in_park && close_park(m, l, ls, e->ts) < 0)
+            return -ENOMEM;
+        if (ls->in_search && close_search(m, l, ls, e->ts) < 0)
             return -ENOMEM;
         if (ls->in_run && close_run(m, l, ls, e->ts, 0) < 0)
             return -ENOMEM;
@@ -285,6 +303,8 @@ static int on_event(wt_model *m, unsigned l, lane_state *ls, const weft_trace_ev
     case WEFT_EV_PARK:
         if (ls->in_run && close_run(m, l, ls, e->ts, 0) < 0)
             return -ENOMEM;
+        if (ls->in_search && close_search(m, l, ls, e->ts) < 0)
+            return -ENOMEM;
         if (!ls->in_park) {
             w->parks++;
             ls->in_park = true;
@@ -309,10 +329,26 @@ static int on_event(wt_model *m, unsigned l, lane_state *ls, const weft_trace_ev
         w->timer_fires++;
         w->timers += e->b;
         return mark(w, e);
-    case WEFT_EV_STALL:
-        w->stalls++;
-        return mark(w, e);
-    default: /* SEARCH, and kinds newer than this reader */
+    case WEFT_EV_STALL: {
+        /* Recorded by the monitor thread (a plain-thread batch): a = the stuck worker,
+         * c = the task's function, so it is drawn on that worker and named even when
+         * the task's SPAWN is not in the trace. */
+        wt_worker *sw = e->a < nw ? &m->w[e->a] : w;
+        sw->stalls++;
+        wt_mark mk = {.ts = e->ts, .task = e->task, .n = e->b, .type = e->type};
+        if ((t = task_get(m, e->task)) == NULL || fn_get(m, e->c, &mk.fn) < 0)
+            return -ENOMEM;
+        if (t->fn == 0)
+            t->fn = mk.fn;
+        return PUSH(sw->mk, sw->nmk, sw->capmk, mk);
+    }
+    case WEFT_EV_SEARCH:
+        if (!ls->in_search && !ls->in_run && !ls->in_park) {
+            ls->in_search = true;
+            ls->search_t0 = e->ts;
+        }
+        return 0;
+    default: /* kinds newer than this reader */
         return 0;
     }
 }
@@ -396,6 +432,8 @@ int wt_model_build(wt_model *m, const wt_trace *t)
             goto out;
         if (ls[l].in_park && close_park(m, l, &ls[l], t->t1) < 0)
             goto out;
+        if (ls[l].in_search && close_search(m, l, &ls[l], t->t1) < 0)
+            goto out;
     }
     if (m->nlat)
         qsort(m->lat, m->nlat, sizeof(*m->lat), u64_cmp);
@@ -415,6 +453,7 @@ void wt_model_free(wt_model *m)
         for (unsigned l = 0; l < m->nlanes; l++) {
             free(m->w[l].sl);
             free(m->w[l].pk);
+            free(m->w[l].se);
             free(m->w[l].st);
             free(m->w[l].mk);
         }

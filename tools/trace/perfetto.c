@@ -4,7 +4,7 @@
  * Layout: one process (the traced pid), one thread track per worker (tid = worker + 1,
  * named by "M" thread_name events; plain threads share one more track). On each track:
  *   - an "X" complete slice per task run, named by the task's function, args task id,
- *     queue depth at the start and why it stopped; an "X" slice "parked" per park;
+ *     queue depth at the start and why it stopped; "X" slices "parked" and "searching";
  *   - "i" instants for I/O submits and completions, timer fires, injection pulls, stalls;
  *   - a "C" counter "queue wN" with the local queue depth sampled at each run start.
  * Flow arrows ("s" then "f" with "bp":"e", bound to the enclosing slices): a wake from the
@@ -19,7 +19,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-enum kind { K_SLICE, K_PARK, K_COUNTER, K_FLOW_F, K_FLOW_S, K_MARK };
+enum kind { K_SLICE, K_PARK, K_SEARCH, K_COUNTER, K_FLOW_F, K_FLOW_S, K_MARK };
 
 typedef struct item {
     uint64_t ts;
@@ -82,7 +82,7 @@ int wt_perfetto(const wt_model *m, FILE *out)
     size_t n = 0, nsteals = 0;
     for (unsigned l = 0; l < m->nlanes; l++) {
         const wt_worker *w = &m->w[l];
-        n += 2 * w->nsl + w->npk + w->nmk + 2 * w->nst;
+        n += 2 * w->nsl + w->npk + w->nse + w->nmk + 2 * w->nst;
         nsteals += w->nst;
     }
     n += 2 * m->nflows;
@@ -107,6 +107,8 @@ int wt_perfetto(const wt_model *m, FILE *out)
         }
         for (size_t i = 0; i < w->npk; i++)
             it[k++] = (item){w->pk[i].t0, l, K_PARK, (uint32_t)i};
+        for (size_t i = 0; i < w->nse; i++)
+            it[k++] = (item){w->se[i].t0, l, K_SEARCH, (uint32_t)i};
         for (size_t i = 0; i < w->nmk; i++)
             it[k++] = (item){w->mk[i].ts, l, K_MARK, (uint32_t)i};
         for (size_t i = 0; i < w->nst; i++) {
@@ -159,9 +161,11 @@ int wt_perfetto(const wt_model *m, FILE *out)
                     s->task, s->qdepth, reason_name(s->reason));
             break;
         }
-        case K_PARK: {
-            const wt_span *p = &w->pk[x->idx];
-            fprintf(out, ",\"ph\":\"X\",\"cat\":\"idle\",\"name\":\"parked\",\"dur\":");
+        case K_PARK:
+        case K_SEARCH: {
+            const wt_span *p = x->kind == K_PARK ? &w->pk[x->idx] : &w->se[x->idx];
+            fprintf(out, ",\"ph\":\"X\",\"cat\":\"idle\",\"name\":\"%s\",\"dur\":",
+                    x->kind == K_PARK ? "parked" : "searching");
             us(out, p->t1 - p->t0);
             fprintf(out, "}");
             break;

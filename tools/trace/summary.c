@@ -69,7 +69,7 @@ static void top_tasks(const wt_model *m, FILE *out, uint32_t *idx, int key, cons
         if (task_key(t) == 0)
             break;
         char b1[32], b2[32], b3[32], id[24];
-        snprintf(id, sizeof(id), "#%" PRIu64, t->id);
+        wt_fmt_task(id, sizeof(id), t->id);
         fprintf(out, "  %-17s %-24.24s %11s %11s %8" PRIu64 " %6u %11s\n", id,
                 task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->busy_ns),
                 wt_fmt_ns(b2, sizeof(b2), t->wait_ns), t->runs, t->hops,
@@ -82,8 +82,8 @@ static void top_tasks(const wt_model *m, FILE *out, uint32_t *idx, int key, cons
 
 static void workers(const wt_model *m, FILE *out, uint64_t dur)
 {
-    fprintf(out, "\n%-8s %6s %7s %9s %9s %7s %7s %7s %9s %9s %7s %5s\n", "worker", "busy",
-            "parked", "runs", "steals", "stolen", "robbed", "parks", "io sqes", "io cqes",
+    fprintf(out, "\n%-8s %6s %7s %7s %9s %9s %7s %7s %7s %9s %9s %7s %5s\n", "worker", "busy",
+            "search", "parked", "runs", "steals", "stolen", "robbed", "parks", "io sqes", "io cqes",
             "timers", "maxq");
     for (unsigned l = 0; l < m->nlanes; l++) {
         const wt_worker *w = &m->w[l];
@@ -91,12 +91,14 @@ static void workers(const wt_model *m, FILE *out, uint64_t dur)
             continue; /* the plain-thread lane, only when it did something */
         char name[32];
         fprintf(out,
-                "%-8s %5.1f%% %6.1f%% %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64
+                "%-8s %5.1f%% %6.1f%% %6.1f%% %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64
                 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %5u\n",
                 l == m->trace->nworkers ? "threads" : (snprintf(name, sizeof(name), "%u", l), name),
-                pct(w->busy_ns, dur), pct(w->park_ns, dur), w->runs, w->steals, w->stolen_tasks,
+                pct(w->busy_ns, dur), pct(w->search_ns, dur), pct(w->park_ns, dur), w->runs, w->steals, w->stolen_tasks,
                 w->robbed, w->parks, w->io_sqes, w->io_cqes, w->timers, w->max_q);
     }
+    fprintf(out, "busy: running tasks; search: looking for work; parked: asleep; the rest is "
+                 "the scheduler itself (I/O, timers) and time the OS gave to other threads\n");
 }
 
 static void latency(const wt_model *m, FILE *out)
@@ -149,24 +151,24 @@ static uint64_t idle_while_queued(const wt_model *m, unsigned w, unsigned v, uin
 static int lints(const wt_model *m, FILE *out, uint64_t dur)
 {
     unsigned nw = m->trace->nworkers, found = 0;
-    char b1[32], b2[32];
+    char b1[32], b2[32], id[32];
     fprintf(out, "\nlints\n");
     for (size_t i = 0; i < m->ntasks; i++) {
         const wt_task *t = &m->tasks[i];
         if (t->max_slice >= WT_LONG_SLICE_NS) {
             fprintf(out,
-                    "  long slice: task #%" PRIu64 " (%s) ran %s on worker %u without "
+                    "  long slice: task %s (%s) ran %s on worker %u without "
                     "suspending (from %s); nothing else ran there meanwhile\n",
-                    t->id, task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->max_slice),
+                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->max_slice),
                     t->max_slice_lane, wt_fmt_ns(b2, sizeof(b2), t->max_slice_ts - m->t0));
             found++;
         }
         if (t->max_streak >= WT_SELF_LOOP_MIN) {
             fprintf(out,
-                    "  self-wake loop: task #%" PRIu64 " (%s) yielded or woke itself %u times in "
+                    "  self-wake loop: task %s (%s) yielded or woke itself %u times in "
                     "a row, each run under %s (%" PRIu64 " yields, %" PRIu64
                     " self-wakes): busy polling\n",
-                    t->id, task_fn(m, t), t->max_streak, wt_fmt_ns(b1, sizeof(b1), WT_SHORT_RUN_NS),
+                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t), t->max_streak, wt_fmt_ns(b1, sizeof(b1), WT_SHORT_RUN_NS),
                     t->yields, t->self_wakes);
             found++;
         }
@@ -227,11 +229,11 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
     if (nw >= 2 && dur >= 10000000 && top && top->busy_ns * 2 >= total &&
         total * 10 <= dur * 12 && total * 10 >= dur) {
         fprintf(out,
-                "  serialized: task #%" PRIu64 " (%s) did %.0f%% of all the work (%s busy, "
+                "  serialized: task %s (%s) did %.0f%% of all the work (%s busy, "
                 "%u moves between workers); the %u workers together were busy %.2f cores on "
                 "average. A task runs on one worker at a time: spawn a task per request or "
                 "connection so other workers can take the work\n",
-                top->id, task_fn(m, top), pct(top->busy_ns, total),
+                wt_fmt_task(id, sizeof(id), top->id), task_fn(m, top), pct(top->busy_ns, total),
                 wt_fmt_ns(b1, sizeof(b1), top->busy_ns), top->hops, nw,
                 (double)total / (double)dur);
         found++;
@@ -241,9 +243,8 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
             const wt_mark *k = &m->w[l].mk[i];
             if (k->type != WEFT_EV_STALL)
                 continue;
-            const wt_task *t = wt_model_task(m, k->task);
-            fprintf(out, "  stall: worker %u stuck in task #%" PRIu64 " (%s) for %s (at %s)\n", l,
-                    k->task, t ? task_fn(m, t) : "?", wt_fmt_ns(b1, sizeof(b1), k->n),
+            fprintf(out, "  stall: worker %u stuck in task %s (%s) for %s (at %s)\n", l,
+                    wt_fmt_task(id, sizeof(id), k->task), m->fns[k->fn].name, wt_fmt_ns(b1, sizeof(b1), k->n),
                     wt_fmt_ns(b2, sizeof(b2), k->ts - m->t0));
             found++;
         }

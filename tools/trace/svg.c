@@ -36,6 +36,19 @@ typedef struct geo {
     uint64_t t0, dur;
 } geo;
 
+/* Clamps [*a, *b] to the window; false when it lies outside. */
+static bool clip(const geo *g, uint64_t *a, uint64_t *b)
+{
+    uint64_t end = g->t0 + g->dur;
+    if (*b < g->t0 || *a > end)
+        return false;
+    if (*a < g->t0)
+        *a = g->t0;
+    if (*b > end)
+        *b = end;
+    return true;
+}
+
 static double xof(const geo *g, uint64_t ts)
 {
     return LEFT + (double)(ts - g->t0) * PW / (double)g->dur;
@@ -89,7 +102,10 @@ static void draw_runs(const wt_model *m, FILE *out, const geo *g, const wt_worke
     memset(col, 0, PW * sizeof(*col));
     for (size_t i = 0; i < w->nsl; i++) {
         const wt_slice *s = &w->sl[i];
-        double x0 = xof(g, s->t0), x1 = xof(g, s->t1);
+        uint64_t a = s->t0, b = s->t1;
+        if (!clip(g, &a, &b))
+            continue;
+        double x0 = xof(g, a), x1 = xof(g, b);
         int cq = (int)(x0 - LEFT);
         if (cq >= 0 && cq < PW && s->qdepth > col[cq].maxq)
             col[cq].maxq = s->qdepth;
@@ -105,20 +121,21 @@ static void draw_runs(const wt_model *m, FILE *out, const geo *g, const wt_worke
                     x1 - x0 >= 4 ? " stroke=\"#fff\" stroke-width=\"0.5\"" : "");
             fprintf(out, "<title>");
             wt_xml_str(out, m->fns[s->fn].name);
-            fprintf(out, " task #%" PRIu64 ", %s</title></rect>\n", s->task,
+            char id[32];
+            fprintf(out, " task %s, %s</title></rect>\n", wt_fmt_task(id, sizeof(id), s->task),
                     wt_fmt_ns(b, sizeof(b), s->t1 - s->t0));
             continue;
         }
         /* Narrow: spread its time over the (at most two) columns it touches. */
-        double a = x0 - LEFT, e = x1 - LEFT;
-        int c0 = (int)a, c1 = (int)e;
+        double ca = x0 - LEFT, ce = x1 - LEFT;
+        int c0 = (int)ca, c1 = (int)ce;
         if (c0 < 0 || c0 >= PW)
             continue;
         if (c1 == c0 || c1 >= PW) {
-            col_add(&col[c0], s->fn, (double)(s->t1 - s->t0));
+            col_add(&col[c0], s->fn, (double)(b - a));
         } else {
-            col_add(&col[c0], s->fn, (c1 - a) * colns);
-            col_add(&col[c1], s->fn, (e - c1) * colns);
+            col_add(&col[c0], s->fn, (c1 - ca) * colns);
+            col_add(&col[c1], s->fn, (ce - c1) * colns);
         }
     }
     /* Column bars, merged while the function and the (quantised) height stay the same. */
@@ -145,21 +162,25 @@ static void draw_runs(const wt_model *m, FILE *out, const geo *g, const wt_worke
     }
 }
 
-static void draw_parks(FILE *out, const geo *g, const wt_worker *w, double y)
+/* Parks and searches: spans closer than a pixel are merged into one rectangle. */
+static void draw_spans(FILE *out, const geo *g, const wt_span *sp, size_t n, double y,
+                       const char *fill)
 {
     double cx0 = -1, cx1 = -1;
-    for (size_t i = 0; i <= w->npk; i++) {
-        double x0 = i < w->npk ? xof(g, w->pk[i].t0) : 1e18;
-        double x1 = i < w->npk ? xof(g, w->pk[i].t1) : 1e18;
+    for (size_t i = 0; i <= n; i++) {
+        uint64_t a = i < n ? sp[i].t0 : 0, b = i < n ? sp[i].t1 : 0;
+        if (i < n && !clip(g, &a, &b))
+            continue;
+        double x0 = i < n ? xof(g, a) : 1e18;
+        double x1 = i < n ? xof(g, b) : 1e18;
         if (cx0 >= 0 && x0 - cx1 < 1.0) {
             cx1 = x1;
             continue;
         }
         if (cx0 >= 0 && cx1 - cx0 >= 0.5)
             fprintf(out,
-                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" "
-                    "fill=\"url(#parked)\"/>\n",
-                    cx0, y, cx1 - cx0, LANEH);
+                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
+                    cx0, y, cx1 - cx0, LANEH, fill);
         cx0 = x0;
         cx1 = x1;
     }
@@ -183,6 +204,9 @@ static void draw_steals(FILE *out, const geo *g, const wt_model *m, unsigned l, 
     int last = -100;
     for (size_t i = 0; i < w->nst; i++) {
         const wt_steal *s = &w->st[i];
+        uint64_t a = s->ts, b = s->ts;
+        if (!clip(g, &a, &b))
+            continue;
         double x = xof(g, s->ts);
         if ((int)x / 4 == last)
             continue;
@@ -222,10 +246,33 @@ static int fn_cmp(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
+/* Time a worker spent in spans (runs, parks or searches) inside the window. */
+static uint64_t in_window(const geo *g, const void *arr, size_t n, size_t stride)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *p = (const uint64_t *)((const char *)arr + i * stride);
+        uint64_t a = p[0], b = p[1]; /* t0, t1 lead both wt_slice and wt_span */
+        if (clip(g, &a, &b))
+            sum += b - a;
+    }
+    return sum;
+}
+
 int wt_svg(const wt_model *m, FILE *out)
 {
+    return wt_svg_window(m, out, 0, UINT64_MAX);
+}
+
+int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
+{
     const wt_trace *t = m->trace;
-    geo g = {m->t0, m->t1 > m->t0 ? m->t1 - m->t0 : 1};
+    uint64_t w0 = m->t0 + from, w1 = to > m->t1 - m->t0 ? m->t1 : m->t0 + to;
+    if (from > m->t1 - m->t0 || w1 <= w0) { /* an empty window: show the whole trace */
+        w0 = m->t0;
+        w1 = m->t1;
+    }
+    geo g = {w0, w1 > w0 ? w1 - w0 : 1};
     column *col = malloc(PW * sizeof(*col));
     char (*colours)[8] = malloc((m->nfns ? m->nfns : 1) * sizeof(*colours));
     uint32_t *order = malloc((m->nfns ? m->nfns : 1) * sizeof(*order));
@@ -256,7 +303,8 @@ int wt_svg(const wt_model *m, FILE *out)
     size_t legn = nleg > LEGEND_MAX ? LEGEND_MAX : nleg;
     double axis_y = TOPH + shown * (LANEH + QH + GAP);
     double leg_y = axis_y + AXISH + 10;
-    size_t legrows = (legn + 1 + LEGEND_COLS - 1) / LEGEND_COLS + 1;
+    size_t legitems = legn + (nleg > legn); /* the functions, and "... more" */
+    size_t legrows = (legitems + LEGEND_COLS - 1) / LEGEND_COLS + 1;
     int height = (int)(leg_y + legrows * LEGEND_ROWH + 16);
 
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -275,11 +323,18 @@ int wt_svg(const wt_model *m, FILE *out)
             LEFT);
     wt_xml_str(out, t->hdr.exe[0] ? t->hdr.exe : "?");
     fprintf(out, " (pid %u)</text>\n", t->hdr.pid);
+    char win[96] = "";
+    if (g.t0 != m->t0 || g.t0 + g.dur != m->t1) {
+        char b3[32], b4[32];
+        snprintf(win, sizeof(win), "; showing %s to %s",
+                 wt_fmt_ns(b3, sizeof(b3), g.t0 - m->t0),
+                 wt_fmt_ns(b4, sizeof(b4), g.t0 + g.dur - m->t0));
+    }
     fprintf(out,
             "<text x=\"%d\" y=\"44\" fill=\"#444\">%u workers, %s, %zu tasks, %zu events, "
-            "busy %s in total%s</text>\n",
+            "busy %s in total%s%s</text>\n",
             LEFT, t->nworkers, wt_fmt_ns(b1, sizeof(b1), m->t1 - m->t0), m->ntasks, t->nevents,
-            wt_fmt_ns(b2, sizeof(b2), busy),
+            wt_fmt_ns(b2, sizeof(b2), busy), win,
             (t->hdr.flags & WEFT_TRACE_F_FLIGHT) ? " (flight-recorder window)"
             : t->has_end                         ? ""
                                                  : " (cut short: no end record)");
@@ -287,8 +342,9 @@ int wt_svg(const wt_model *m, FILE *out)
     double step, unit;
     const char *uname;
     nice_step(g.dur, &step, &unit, &uname);
-    for (double v = 0; v <= (double)g.dur + 1e-9; v += step) {
-        double x = LEFT + v * PW / (double)g.dur;
+    double off = (double)(g.t0 - m->t0); /* the axis counts from the start of the trace */
+    for (double v = ceil(off / step) * step; v <= off + (double)g.dur + 1e-9; v += step) {
+        double x = LEFT + (v - off) * PW / (double)g.dur;
         fprintf(out,
                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dddddd\"/>\n"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%g %s</text>\n",
@@ -307,10 +363,15 @@ int wt_svg(const wt_model *m, FILE *out)
         fprintf(out,
                 "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-weight=\"bold\">%s</text>\n"
                 "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#444\" font-size=\"11\">busy "
-                "%.0f%%, parked %.0f%%</text>\n",
-                LEFT - 8, y + 17, wt_worker_name(m, l, name, sizeof(name)), LEFT - 8, y + 33,
-                100.0 * w->busy_ns / g.dur, 100.0 * w->park_ns / g.dur);
-        draw_parks(out, &g, w, y);
+                "%.0f%%, parked %.0f%%</text>\n"
+                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#444\" font-size=\"11\">"
+                "searching %.0f%%</text>\n",
+                LEFT - 8, y + 13, wt_worker_name(m, l, name, sizeof(name)), LEFT - 8, y + 27,
+                100.0 * in_window(&g, w->sl, w->nsl, sizeof(*w->sl)) / g.dur,
+                100.0 * in_window(&g, w->pk, w->npk, sizeof(*w->pk)) / g.dur, LEFT - 8, y + 40,
+                100.0 * in_window(&g, w->se, w->nse, sizeof(*w->se)) / g.dur);
+        draw_spans(out, &g, w->se, w->nse, y, "#fbeec2");
+        draw_spans(out, &g, w->pk, w->npk, y, "url(#parked)");
         draw_runs(m, out, &g, w, y, col, colours);
         draw_queue(out, col, y + LANEH + 1, qmax);
         if (qmax)
@@ -318,7 +379,7 @@ int wt_svg(const wt_model *m, FILE *out)
                          "font-size=\"9\">queue</text>\n",
                     LEFT - 8, y + LANEH + QH);
         for (size_t i = 0; i < w->nmk; i++)
-            if (w->mk[i].type == WEFT_EV_STALL)
+            if (w->mk[i].type == WEFT_EV_STALL && w->mk[i].ts >= g.t0 && w->mk[i].ts <= g.t0 + g.dur)
                 fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
                              "font-weight=\"bold\" fill=\"#d02020\">stall</text>\n",
                         xof(&g, w->mk[i].ts), y + LANEH / 2 + 4);
@@ -348,14 +409,16 @@ int wt_svg(const wt_model *m, FILE *out)
     double ky = leg_y + (double)(legrows - 1) * LEGEND_ROWH;
     fprintf(out,
             "<rect x=\"%d\" y=\"%.1f\" width=\"14\" height=\"12\" fill=\"url(#parked)\"/>"
-            "<text x=\"%d\" y=\"%.1f\">parked (idle)</text>\n"
+            "<text x=\"%d\" y=\"%.1f\">parked</text>\n"
+            "<rect x=\"%d\" y=\"%.1f\" width=\"14\" height=\"12\" fill=\"#fbeec2\"/>"
+            "<text x=\"%d\" y=\"%.1f\">searching</text>\n"
             "<path d=\"M%d %.1f l-5 -8 h10 z\" fill=\"#d02020\"/>"
             "<text x=\"%d\" y=\"%.1f\">steal (line from the victim's lane)</text>\n"
             "<rect x=\"%d\" y=\"%.1f\" width=\"14\" height=\"8\" fill=\"#f0a040\"/>"
             "<text x=\"%d\" y=\"%.1f\">local queue depth (max %u)</text>\n"
             "<text x=\"%d\" y=\"%.1f\" fill=\"#666\">dashed red: a run of 100 ms or more, "
             "bars: short runs</text>\n",
-            LEFT, ky, LEFT + 20, ky + 11, LEFT + 250, ky + 11, LEFT + 262, ky + 11, LEFT + 540,
+            LEFT, ky, LEFT + 20, ky + 11, LEFT + 90, ky, LEFT + 110, ky + 11, LEFT + 250, ky + 11, LEFT + 262, ky + 11, LEFT + 540,
             ky + 3, LEFT + 560, ky + 11, qmax, LEFT + 800, ky + 11);
     fprintf(out, "</svg>\n");
     free(col), free(colours), free(order), free(ly);

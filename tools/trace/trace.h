@@ -82,6 +82,7 @@ typedef struct wt_mark { /* an instant on a worker: I/O, timers, injection pulls
     uint64_t ts;
     uint64_t task; /* STALL: the stuck task */
     uint64_t n;    /* SQEs, CQEs, timers, tasks pulled, ns stuck */
+    uint32_t fn;   /* STALL: the stuck task's function */
     uint8_t type;  /* weft_trace_ev */
 } wt_mark;
 
@@ -93,14 +94,16 @@ typedef struct wt_flow { /* a wake, drawn from the waker's worker to the run it 
 } wt_flow;
 
 typedef struct wt_worker {
-    uint64_t busy_ns, park_ns;
+    uint64_t busy_ns, park_ns, search_ns;
     uint64_t runs, steals, stolen_tasks, robbed, parks, inject_pulls, inject_tasks;
     uint64_t io_submits, io_sqes, io_reaps, io_cqes, timer_fires, timers, stalls;
     uint32_t max_q;
     wt_slice *sl;
     size_t nsl, capsl;
-    wt_span *pk;
+    wt_span *pk; /* parked */
     size_t npk, cappk;
+    wt_span *se; /* searching for work (spinning, stealing) */
+    size_t nse, capse;
     wt_steal *st;
     size_t nst, capst;
     wt_mark *mk;
@@ -159,6 +162,8 @@ const wt_task *wt_model_task(const wt_model *m, uint64_t id); /* NULL if never s
 int wt_summary(const wt_model *m, FILE *out);
 int wt_perfetto(const wt_model *m, FILE *out);
 int wt_svg(const wt_model *m, FILE *out);
+/* The window [from, to] in ns from the trace's first event; outside the trace: all of it. */
+int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to);
 int wt_dump(const wt_trace *t, FILE *out); /* one line per event, time order */
 
 /* ---- util.c ---- */
@@ -166,6 +171,8 @@ const char *wt_fmt_ns(char *buf, size_t len, uint64_t ns); /* "1.25 ms" */
 void wt_json_str(FILE *out, const char *s);                 /* a quoted, escaped JSON string */
 void wt_xml_str(FILE *out, const char *s);                  /* escaped XML text */
 uint32_t wt_hash(const char *s);
+/* "#12", or "#1:34" for ids of the form ((worker + 1) << 48) | n: spawned on worker 1. */
+const char *wt_fmt_task(char *buf, size_t len, uint64_t id);
 const char *wt_worker_name(const wt_model *m, unsigned lane, char *buf, size_t len);
 
 #endif

@@ -79,3 +79,13 @@ const char *wt_worker_name(const wt_model *m, unsigned lane, char *buf, size_t l
         snprintf(buf, len, "worker %u", lane);
     return buf;
 }
+
+const char *wt_fmt_task(char *buf, size_t len, uint64_t id)
+{
+    uint64_t w = id >> 48;
+    if (w && w <= WT_MAX_WORKERS)
+        snprintf(buf, len, "#%" PRIu64 ":%" PRIu64, w - 1, id & (uint64_t)0xffffffffffffu);
+    else
+        snprintf(buf, len, "#%" PRIu64, id);
+    return buf;
+}
