@@ -103,3 +103,10 @@ void weft_cond_broadcast(weft_cond *c)
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&all, 0);
 }
+
+/* For tests: waiters queued now. */
+WEFT_API size_t weft__cond_waiters(weft_cond *o);
+size_t weft__cond_waiters(weft_cond *o)
+{
+    return weft__sw_count(&C(o)->lock, &C(o)->q);
+}

@@ -97,3 +97,10 @@ int weft_event_wait(weft_event *e)
     weft__spin_unlock(&x->lock);
     return rc;
 }
+
+/* For tests: waiters queued now. */
+WEFT_API size_t weft__event_waiters(weft_event *o);
+size_t weft__event_waiters(weft_event *o)
+{
+    return weft__sw_count(&E(o)->lock, &E(o)->q);
+}

@@ -75,6 +75,17 @@ static inline void weft__sw_fire_all(weft__waitq *list, int res)
         weft__waiter_fire(w, res);
 }
 
+/* Waiters queued now (tests: weft__<type>_waiters, exported for them only). */
+static inline size_t weft__sw_count(weft__spin *l, const weft__waitq *q)
+{
+    size_t n = 0;
+    weft__spin_lock(l);
+    for (const weft__waiter *w = q->head; w; w = w->next)
+        n++;
+    weft__spin_unlock(l);
+    return n;
+}
+
 /* The mutex (mutex.c: FIFO hand-off; mutex_barging.c: the barging mode). */
 typedef struct weft__mutex {
     _Atomic uint32_t state;

@@ -213,3 +213,10 @@ weft__guard weft__guard_mutex(weft_mutex *m, int *err)
     *err = weft_mutex_lock(m);
     return (weft__guard){.obj = *err ? NULL : m, .release = guard_unlock};
 }
+
+/* For tests: waiters queued now. */
+WEFT_API size_t weft__mutex_waiters(weft_mutex *o);
+size_t weft__mutex_waiters(weft_mutex *o)
+{
+    return weft__sw_count(&M(o)->lock, &M(o)->q);
+}

@@ -231,3 +231,10 @@ weft__guard weft__guard_wrlock(weft_rwlock *l, int *err)
     *err = weft_rwlock_wrlock(l);
     return (weft__guard){.obj = *err ? NULL : l, .release = guard_wrunlock};
 }
+
+/* For tests: waiters queued now. */
+WEFT_API size_t weft__rwlock_waiters(weft_rwlock *o);
+size_t weft__rwlock_waiters(weft_rwlock *o)
+{
+    return weft__sw_count(&L(o)->lock, &L(o)->q);
+}

@@ -186,3 +186,10 @@ weft__guard weft__guard_sem(weft_sem *s, int *err)
     *err = weft_sem_acquire(s);
     return (weft__guard){.obj = *err ? NULL : s, .release = guard_release};
 }
+
+/* For tests: waiters queued now. */
+WEFT_API size_t weft__sem_waiters(weft_sem *o);
+size_t weft__sem_waiters(weft_sem *o)
+{
+    return weft__sw_count(&S(o)->lock, &S(o)->q);
+}

@@ -26,13 +26,22 @@ static void *join_res(weft_task *t)
 #define RC(p) ((int)(intptr_t)(p))
 #define PTR(rc) ((void *)(intptr_t)(rc))
 
-/* Waits until the task flagged itself as about to wait, then gives it time to queue.
- * Only used where the order of queueing is what a test checks. */
-static void settle(atomic_int *flag, int n)
-{
-    wt_wait_ge(flag, n);
-    WT_OK(weft_sleep(10 * WT_MS));
-}
+/* Internal, exported by the library for tests: waiters queued on an object now. */
+extern size_t weft__mutex_waiters(weft_mutex *m);
+extern size_t weft__sem_waiters(weft_sem *s);
+extern size_t weft__rwlock_waiters(weft_rwlock *l);
+extern size_t weft__cond_waiters(weft_cond *c);
+extern size_t weft__event_waiters(weft_event *e);
+
+/* Waits (1 ms steps, at most 10 s) until `count` reaches n: the tasks spawned so far
+ * are queued, so the order of queueing is known. */
+#define SETTLE(count, n)                                                                           \
+    do {                                                                                           \
+        for (int settle_i_ = 0; (count) < (size_t)(n); settle_i_++) {                              \
+            WT_LT(settle_i_, 10000);                                                               \
+            WT_OK(weft_sleep(WT_MS));                                                              \
+        }                                                                                          \
+    } while (0)
 
 /* ---- mutex -------------------------------------------------------------------------- */
 
@@ -136,7 +145,7 @@ static void *mutex_fifo_main(void *arg)
     for (int i = 0; i < 8; i++) {
         a[i] = (struct fifo_arg){&f, i};
         t[i] = wt_spawn(fifo_locker, &a[i]);
-        settle(&f.ready, i + 1);
+        SETTLE(weft__mutex_waiters(&f.m), i + 1);
     }
     weft_mutex_unlock(&f.m);
     /* A newcomer cannot overtake the queue. */
@@ -168,11 +177,11 @@ static void *mutex_cancel_main(void *arg)
     mx_mode(&f.m);
     WT_OK(weft_mutex_lock(&f.m));
     weft_task *a = wt_spawn(lock_once, &f);
-    settle(&f.ready, 1);
+    SETTLE(weft__mutex_waiters(&f.m), 1);
     weft_task *b = wt_spawn(lock_once, &f);
-    settle(&f.ready, 2);
+    SETTLE(weft__mutex_waiters(&f.m), 2);
     weft_task *c = wt_spawn(lock_once, &f);
-    settle(&f.ready, 3);
+    SETTLE(weft__mutex_waiters(&f.m), 3);
     weft_cancel(b); /* the middle waiter leaves; a and c still get the lock */
     WT_EQ(RC(join_res(b)), -ECANCELED);
     weft_mutex_unlock(&f.m);
@@ -183,7 +192,7 @@ static void *mutex_cancel_main(void *arg)
     /* The only waiter cancelled: the mutex ends up free. */
     WT_OK(weft_mutex_lock(&f.m));
     weft_task *d = wt_spawn(lock_once, &f);
-    settle(&f.ready, 4);
+    SETTLE(weft__mutex_waiters(&f.m), 1);
     weft_cancel(d);
     WT_EQ(RC(join_res(d)), -ECANCELED);
     weft_mutex_unlock(&f.m);
@@ -216,7 +225,7 @@ static void *mutex_cancel_after_handoff_main(void *arg)
     mx_mode(&f.m);
     WT_OK(weft_mutex_lock(&f.m));
     weft_task *a = wt_spawn(handoff_locker, &f);
-    settle(&f.ready, 1);
+    SETTLE(weft__mutex_waiters(&f.m), 1);
     weft_mutex_unlock(&f.m); /* hands it to a */
     weft_cancel(a);
     WT_EQ(RC(join_res(a)), 1);
@@ -503,9 +512,9 @@ static void *sem_cancel_main(void *arg)
     (void)arg;
     struct semc c = {.s = WEFT_SEM_INIT(0)};
     weft_task *a = wt_spawn(sem_waiter, &c);
-    settle(&c.ready, 1);
+    SETTLE(weft__sem_waiters(&c.s), 1);
     weft_task *b = wt_spawn(sem_waiter, &c);
-    settle(&c.ready, 2);
+    SETTLE(weft__sem_waiters(&c.s), 2);
     weft_cancel(a);
     WT_EQ(RC(join_res(a)), -ECANCELED);
     WT_OK(weft_sem_release(&c.s)); /* goes to b, not lost on a */
@@ -604,10 +613,10 @@ static void *rwlock_order_main(void *arg)
     WT_OK(weft_rwlock_rdlock(&s.l));
     struct rw_arg w = {&s, 1, true}, r = {&s, 2, false};
     weft_task *tw = wt_spawn(rw_one, &w);
-    settle(&s.ready, 1);
+    SETTLE(weft__rwlock_waiters(&s.l), 1);
     WT_EQ(weft_rwlock_tryrdlock(&s.l), -EBUSY);
     weft_task *tr = wt_spawn(rw_one, &r);
-    settle(&s.ready, 2);
+    SETTLE(weft__rwlock_waiters(&s.l), 2);
     weft_rwlock_rdunlock(&s.l);
     weft_rwlock_rdunlock(&s.l);
     WT_OK(weft_join(tw, NULL));
@@ -620,9 +629,9 @@ static void *rwlock_order_main(void *arg)
     s.n = 0;
     WT_OK(weft_rwlock_rdlock(&s.l));
     tw = wt_spawn(rw_one, &w);
-    settle(&s.ready, 3);
+    SETTLE(weft__rwlock_waiters(&s.l), 1);
     tr = wt_spawn(rw_one, &r);
-    settle(&s.ready, 4);
+    SETTLE(weft__rwlock_waiters(&s.l), 2);
     weft_cancel(tw);
     WT_EQ(RC(join_res(tw)), -ECANCELED);
     WT_OK(weft_join(tr, NULL)); /* got in while we still read */
@@ -664,7 +673,7 @@ static void *event_main(void *arg)
     weft_task *t[NT];
     for (int i = 0; i < NT; i++)
         t[i] = wt_spawn(ev_waiter, &e);
-    settle(&e.ready, NT);
+    SETTLE(weft__event_waiters(&e.e), NT);
     weft_cancel(t[0]);
     WT_EQ(RC(join_res(t[0])), -ECANCELED);
     weft_event_set(&e.e);
@@ -761,7 +770,7 @@ static void *cond_cancel_main(void *arg)
     weft_task *t[4];
     for (int i = 0; i < 4; i++) {
         t[i] = wt_spawn(cv_waiter, &s);
-        settle(&s.ready, i + 1);
+        SETTLE(weft__cond_waiters(&s.c), i + 1);
     }
     weft_cancel(t[0]);
     WT_EQ(RC(join_res(t[0])), -ECANCELED);
