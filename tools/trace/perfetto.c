@@ -7,9 +7,10 @@
  *     queue depth at the start and why it stopped; "X" slices "parked" and "searching";
  *   - "i" instants for I/O submits and completions, timer fires, injection pulls, stalls;
  *   - a "C" counter "queue wN" with the local queue depth sampled at each run start.
- * Flow arrows ("s" then "f" with "bp":"e", bound to the enclosing slices): a wake from the
- * waker's worker to the run it caused, a steal from the victim's worker to the thief's
- * next run. Every "s" has its "f" (same id).
+ * Flow arrows ("s" then "f" with "bp":"e", bound to the enclosing slices): a wake or spawn
+ * from the waker's running task to the run it caused, a steal from the task the victim
+ * was running to the thief's next run (every steal is also an "i" instant on the thief's
+ * track). Every "s" has its "f" (same id); flows that could not bind are left out.
  *
  * Items are collected, then sorted by (track, ts, kind) so timestamps never go backwards
  * on a track; a slice sorts before the flow ends and instants at its own start. */
@@ -19,7 +20,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-enum kind { K_SLICE, K_PARK, K_SEARCH, K_COUNTER, K_FLOW_F, K_FLOW_S, K_MARK };
+enum kind { K_SLICE, K_PARK, K_SEARCH, K_COUNTER, K_FLOW_F, K_FLOW_S, K_MARK, K_STEAL };
 
 typedef struct item {
     uint64_t ts;
@@ -73,6 +74,22 @@ static uint64_t next_run(const wt_worker *w, uint64_t ts)
     return lo < w->nsl ? w->sl[lo].t0 : ts;
 }
 
+/* Whether a task was running on w at ts: a flow's start binds to the enclosing slice, and
+ * one that starts outside any (a wake by an I/O reap or a timer pass, a steal from a
+ * worker between tasks) would be dropped by the viewer, so it is not written. */
+static bool in_run(const wt_worker *w, uint64_t ts)
+{
+    size_t lo = 0, hi = w->nsl;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->sl[mid].t0 <= ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && ts <= w->sl[lo - 1].t1;
+}
+
 typedef struct steal_ref {
     uint32_t lane, idx;
 } steal_ref;
@@ -82,7 +99,7 @@ int wt_perfetto(const wt_model *m, FILE *out)
     size_t n = 0, nsteals = 0;
     for (unsigned l = 0; l < m->nlanes; l++) {
         const wt_worker *w = &m->w[l];
-        n += 2 * w->nsl + w->npk + w->nse + w->nmk + 2 * w->nst;
+        n += 2 * w->nsl + w->npk + w->nse + w->nmk + 3 * w->nst;
         nsteals += w->nst;
     }
     n += 2 * m->nflows;
@@ -116,12 +133,17 @@ int wt_perfetto(const wt_model *m, FILE *out)
             unsigned victim = s->victim < m->nlanes ? s->victim : l;
             uint32_t id = (uint32_t)(m->nflows + ks);
             sr[ks++] = (steal_ref){l, (uint32_t)i};
-            it[k++] = (item){s->ts, victim, K_FLOW_S, id};
-            it[k++] = (item){next_run(w, s->ts), l, K_FLOW_F, id};
+            it[k++] = (item){s->ts, l, K_STEAL, id};
+            if (in_run(&m->w[victim], s->ts)) {
+                it[k++] = (item){s->ts, victim, K_FLOW_S, id};
+                it[k++] = (item){next_run(w, s->ts), l, K_FLOW_F, id};
+            }
         }
     }
     for (size_t i = 0; i < m->nflows; i++) {
         const wt_flow *f = &m->flows[i];
+        if (f->from_lane >= m->nlanes || !in_run(&m->w[f->from_lane], f->from_ts))
+            continue;
         it[k++] = (item){f->from_ts, f->from_lane, K_FLOW_S, (uint32_t)i};
         it[k++] = (item){f->to_ts, f->to_lane, K_FLOW_F, (uint32_t)i};
     }
@@ -186,6 +208,14 @@ int wt_perfetto(const wt_model *m, FILE *out)
             fprintf(out, ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"rt\",\"name\":\"%s\","
                          "\"args\":{\"n\":%" PRIu64 ",\"task\":%" PRIu64 "}}",
                     nm, mk->n, mk->task);
+            break;
+        }
+        case K_STEAL: {
+            const steal_ref *r = &sr[x->idx - m->nflows];
+            const wt_steal *s = &m->w[r->lane].st[r->idx];
+            fprintf(out, ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"steal\",\"name\":\"steal\","
+                         "\"args\":{\"tasks\":%u,\"victim\":%u}}",
+                    s->count, s->victim);
             break;
         }
         case K_FLOW_S:
