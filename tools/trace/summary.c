@@ -80,6 +80,42 @@ static void top_tasks(const wt_model *m, FILE *out, uint32_t *idx, int key, cons
         fprintf(out, "  (none)\n");
 }
 
+static int fn_cmp(const void *a, const void *b)
+{
+    uint64_t x = g_m->fns[*(const uint32_t *)a].busy_ns, y = g_m->fns[*(const uint32_t *)b].busy_ns;
+    return x > y ? -1 : x < y;
+}
+
+/* Functions by busy time: where many tasks share a function, the per-task lists miss it. */
+static int functions(const wt_model *m, FILE *out)
+{
+    uint32_t *idx = malloc((m->nfns ? m->nfns : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    size_t n = 0;
+    uint64_t total = 0;
+    for (size_t f = 0; f < m->nfns; f++) {
+        total += m->fns[f].busy_ns;
+        if (m->fns[f].runs)
+            idx[n++] = (uint32_t)f;
+    }
+    g_m = m;
+    qsort(idx, n, sizeof(*idx), fn_cmp);
+    fprintf(out, "\nfunctions by busy time\n  %-36s %11s %6s %10s %11s\n", "function", "busy",
+            "share", "runs", "mean run");
+    for (size_t i = 0; i < n && i < TOP; i++) {
+        const wt_fn *f = &m->fns[idx[i]];
+        char b1[32], b2[32];
+        fprintf(out, "  %-36.36s %11s %5.1f%% %10" PRIu64 " %11s\n", f->name,
+                wt_fmt_ns(b1, sizeof(b1), f->busy_ns), pct(f->busy_ns, total), f->runs,
+                wt_fmt_ns(b2, sizeof(b2), f->busy_ns / f->runs));
+    }
+    if (!n)
+        fprintf(out, "  (none)\n");
+    free(idx);
+    return 0;
+}
+
 static void workers(const wt_model *m, FILE *out, uint64_t dur)
 {
     fprintf(out, "\n%-8s %6s %7s %7s %9s %9s %7s %7s %7s %9s %9s %7s %5s\n", "worker", "busy",
@@ -274,6 +310,8 @@ int wt_summary(const wt_model *m, FILE *out)
 
     workers(m, out, dur);
     latency(m, out);
+    if (functions(m, out) < 0)
+        return -ENOMEM;
     uint32_t *idx = malloc((m->ntasks ? m->ntasks : 1) * sizeof(*idx));
     if (!idx)
         return -ENOMEM;
