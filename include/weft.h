@@ -5,10 +5,12 @@
 
 #include "weft/chan.h"
 #include "weft/common.h"
+#include "weft/gen.h"
 #include "weft/http.h"
 #include "weft/io.h"
 #include "weft/net.h"
 #include "weft/runtime.h"
+#include "weft/scope.h"
 #include "weft/select.h"
 #include "weft/sync.h"
 #include "weft/task.h"

@@ -154,6 +154,7 @@ struct weft_task {
     uint16_t tr_last;  /* worker it last ran on, WEFT_TRACE_NO_WORKER before its first run */
     uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
     uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
+    weft_task *lender;    /* suspended task lent to this one (worker.c, direct hand-off) */
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif
@@ -365,6 +366,7 @@ struct weft__worker {
     _Atomic uint64_t lat_hist[32];              /* wake → run, log2 ns buckets */
     unsigned lat_sample;                        /* samples one wake-up in LAT_SAMPLE */
     unsigned yield_fast;
+    unsigned direct_streak; /* direct switches since the scheduler last ran a task */
     void *altstack;
     /* Tracing (trace.c), owner-only. */
     uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
@@ -414,6 +416,28 @@ weft_task *weft__task_self(void);
 void weft__schedule(weft_task *t, bool lifo);
 /* Switches the running task out to its worker's scheduler with the given reason. */
 void weft__switch_out(weft_task *t, int reason);
+
+/* Direct hand-off between tasks (worker.c has the protocol): the running task `self`
+ * switches straight into `to` on its own worker, without the run queues. `to` must be
+ * owned by the caller: taken with weft__task_acquire, or lent to self (self->lender).
+ * park_self: self parks as it leaves (the next code to run completes its park), as if
+ * it had called weft__park; otherwise self is lent to `to` (to->lender = self) and
+ * stays suspended until `to` switches back to it or leaves for the scheduler. */
+void weft__switch_direct(weft_task *self, weft_task *to, bool park_self);
+/* PARKED → ACTIVE, the right a waker gets, but the caller runs t itself (with
+ * weft__switch_direct) or queues it (weft__schedule). False when t was not parked. */
+static inline bool weft__task_acquire(weft_task *t)
+{
+    int s = WEFT_TS_PARKED;
+    /* acquire: t's context and everything it wrote before parking */
+    return atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_PARKED &&
+           atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+}
+/* False once self's worker made WEFT_DIRECT_MAX direct switches in a row without its
+ * scheduler: then hand over through the run queue, so a pair that hands values back
+ * and forth cannot starve the worker's other tasks, timers and I/O. */
+#define WEFT_DIRECT_MAX 64u
+bool weft__direct_ok(weft_task *self);
 
 void *weft__worker_main(void *arg);
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */

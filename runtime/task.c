@@ -46,6 +46,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     t->wake_tsc = 0;
     if (WEFT_TRACE_ON())
         weft__trace_spawn(w, t);
+    t->lender = NULL;
     weft__san_task_created(t);
     if (set)
         weft__set_adopt_new(set, t);
