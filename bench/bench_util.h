@@ -43,5 +43,6 @@ void bench_idle_memory(unsigned workers);
 void bench_select4(unsigned workers); /* micro_select.c */
 void bench_mutex(unsigned workers);         /* mutex_contended */
 void bench_mutex_barging(unsigned workers); /* mutex_contended_barging */
+void bench_gen_handoff(unsigned workers); /* 1 worker: ctx_switch, gen_handoff, gen_ratio */
 
 #endif

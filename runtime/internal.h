@@ -433,11 +433,26 @@ static inline bool weft__task_acquire(weft_task *t)
     return atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_PARKED &&
            atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
 }
+/* Consumes a pending wake-up permit of the running task t (NOTIFIED → ACTIVE), as
+ * weft__park does. Before a direct switch that parks t: a permit left there would make
+ * the switch's target re-queue t at once, and t, finding its condition met, would never
+ * park to consume it, so every later hand-off would go through the queue. The caller
+ * must re-check its wait conditions after dropping the permit. */
+static inline void weft__permit_drop(weft_task *t)
+{
+    int s = WEFT_TS_NOTIFIED;
+    /* acquire: see what the waker published before its unpark */
+    if (atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_NOTIFIED)
+        atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+}
 /* False once self's worker made WEFT_DIRECT_MAX direct switches in a row without its
  * scheduler: then hand over through the run queue, so a pair that hands values back
  * and forth cannot starve the worker's other tasks, timers and I/O. */
 #define WEFT_DIRECT_MAX 64u
-bool weft__direct_ok(weft_task *self);
+static inline bool weft__direct_ok(weft_task *self)
+{
+    return self->w->direct_streak < WEFT_DIRECT_MAX;
+}
 
 void *weft__worker_main(void *arg);
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */

@@ -161,11 +161,6 @@ void weft__switch_out(weft_task *t, int reason)
  *     other tasks, timers and I/O.
  */
 
-bool weft__direct_ok(weft_task *self)
-{
-    return self->w->direct_streak < WEFT_DIRECT_MAX;
-}
-
 void weft__switch_direct(weft_task *self, weft_task *to, bool park_self)
 {
     weft__worker *w = self->w;

@@ -53,12 +53,22 @@ struct weft_gen {
 
 /* G waits at a yield (or before its first run) for REQ; first runs `to`, when set, by a
  * direct switch: the task G owns and hands over to. */
-static int wait_request(weft_gen *g, weft_task *self, weft_task *to)
+static inline __attribute__((always_inline)) int wait_request(weft_gen *g, weft_task *self,
+                                                              weft_task *to)
 {
     bool armed = false;
     int rc;
-    if (to)
+    if (to) {
+        /* Drop a stale permit, then re-check what a waker could have signalled: closing
+         * cannot change while we own the consumer, so only our own interruption. */
+        weft__permit_drop(self);
+        rc = weft__interrupted(self);
+        if (rc) {
+            weft__schedule(to, true); /* the consumer finds the value */
+            return rc;
+        }
         weft__switch_direct(self, to, true);
+    }
     for (;;) {
         /* seq_cst: step 6, against close's store then unpark */
         if (atomic_load(&g->closing)) {
@@ -173,6 +183,13 @@ int weft_gen_next(weft_gen *g, void **value)
             if (c->deadline == UINT64_MAX || c->nointr) {
                 weft__switch_direct(c, gt, false);
             } else {
+                /* Parks as it leaves: drop a stale permit first (weft__permit_drop). */
+                weft__permit_drop(c);
+                rc = weft__interrupted(c);
+                if (rc) {
+                    weft__schedule(gt, true); /* it produces the value for a later call */
+                    goto out;
+                }
                 weft__timer_arm(c->w, c, c->deadline);
                 armed = true;
                 weft__switch_direct(c, gt, true);
@@ -205,6 +222,7 @@ int weft_gen_next(weft_gen *g, void **value)
     }
     if (armed)
         weft__timer_disarm(c);
+out:
     /* G may not have claimed it (we saw the phase first, or gave up): it would only
      * wake us spuriously, but a stale pointer must not outlive this call. */
     if (atomic_load_explicit(&g->waiter, memory_order_relaxed))
