@@ -278,6 +278,7 @@ WT_TEST_1_2(cancel)
 struct th {
     weft_chan *a, *b;
     int rc_timeout, rc, got;
+    atomic_int timed_out; /* the first select is over: send only then */
 };
 
 static void *thread_selects(void *arg)
@@ -286,6 +287,7 @@ static void *thread_selects(void *arg)
     int x = -1, y = -1;
     weft_select_case cs[] = {WEFT_RECV(s->a, &x), WEFT_RECV(s->b, &y)};
     s->rc_timeout = weft_select(cs, 2, WT_MS);
+    atomic_store(&s->timed_out, 1);
     s->rc = weft_select(cs, 2, WEFT_SELECT_FOREVER);
     s->got = s->rc == 1 ? y : x;
     return NULL;
@@ -300,7 +302,8 @@ static void *plain_thread_main(void *arg)
         WT_NONNULL(s.b);
         pthread_t th;
         WT_OK(pthread_create(&th, NULL, thread_selects, &s));
-        WT_OK(weft_sleep(10 * WT_MS));
+        wt_wait_ge(&s.timed_out, 1);
+        WT_OK(weft_sleep(2 * WT_MS)); /* most likely waiting in the second select now */
         int v = 77;
         WT_OK(weft_chan_send(s.b, &v));
         WT_OK(pthread_join(th, NULL));
@@ -313,6 +316,58 @@ static void *plain_thread_main(void *arg)
     return NULL;
 }
 WT_TEST_1_2(plain_thread)
+
+/* Many selects on a plain thread against senders on the workers: nothing lost. */
+enum { PT_N = WT_SCALE(20000, 5000, 1000) };
+
+struct pt_many {
+    weft_chan *ch[2];
+    long long sum;
+};
+
+static void *thread_many(void *arg)
+{
+    struct pt_many *m = arg;
+    int x, y;
+    weft_select_case cs[] = {WEFT_RECV(m->ch[0], &x), WEFT_RECV(m->ch[1], &y)};
+    for (int i = 0; i < 2 * PT_N; i++) {
+        int rc = weft_select(cs, 2, WEFT_SELECT_FOREVER);
+        if (rc < 0 || cs[rc].result != 0)
+            return (void *)1;
+        m->sum += rc ? y : x;
+    }
+    return NULL;
+}
+
+static void *pt_sender(void *arg)
+{
+    weft_chan *c = arg;
+    for (int i = 0; i < PT_N; i++)
+        WT_OK(weft_chan_send(c, &i));
+    return NULL;
+}
+
+static void *plain_thread_many_main(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < NKINDS; k++) {
+        struct pt_many m = {.ch = {new_kind(k), new_kind(k)}};
+        WT_NONNULL(m.ch[0]);
+        WT_NONNULL(m.ch[1]);
+        pthread_t th;
+        WT_OK(pthread_create(&th, NULL, thread_many, &m));
+        weft_task *t[2] = {wt_spawn(pt_sender, m.ch[0]), wt_spawn(pt_sender, m.ch[1])};
+        WT_OK(weft_gather(t, 2, NULL));
+        void *r;
+        WT_OK(pthread_join(th, &r)); /* blocks this worker: the thread needs no worker */
+        WT_TRUE(r == NULL);
+        WT_EQ(m.sum, (long long)PT_N * (PT_N - 1));
+        weft_chan_free(m.ch[0]);
+        weft_chan_free(m.ch[1]);
+    }
+    return NULL;
+}
+WT_TEST_1_2(plain_thread_many)
 
 /* ---- exactly once under a storm ------------------------------------------------------------- */
 
@@ -336,7 +391,8 @@ int main(void)
         cmocka_unit_test(test_ready_and_default), cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_wake),              cmocka_unit_test(test_closed),
         cmocka_unit_test(test_fairness),          cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_plain_thread),      cmocka_unit_test(test_storm),
+        cmocka_unit_test(test_plain_thread),      cmocka_unit_test(test_plain_thread_many),
+        cmocka_unit_test(test_storm),
         cmocka_unit_test(test_storm_4),
     };
     return WT_RUN_GROUP(tests);
