@@ -15,15 +15,16 @@ typedef struct weft_chan weft_chan;
 WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t capacity);
 
 /* Copies *elem in. Waits while the channel is full. 0; -EPIPE when the channel is
- * closed (-ESHUTDOWN when shut down, which applies to every -EPIPE below); -ENOMEM when
- * an unbounded channel cannot grow; -ECANCELED / -ETIMEDOUT like any suspension (nothing was sent then).
- * A send to a waiting receiver hands the element to it directly. From a plain thread
- * it blocks the thread. */
+ * closed (-ESHUTDOWN when shut down: that applies to every -EPIPE in this file);
+ * -ENOMEM when an unbounded channel cannot grow; -ECANCELED / -ETIMEDOUT like any
+ * suspension (nothing was sent then). A send to a waiting receiver hands the element
+ * to it directly. From a plain thread it blocks the thread. */
 WEFT_API int weft_chan_send(weft_chan *c, const void *elem);
 
-/* Copies the oldest element out into *elem. Waits while the channel is empty.
- * 0; -EPIPE once the channel is closed and drained; -ECANCELED / -ETIMEDOUT (nothing
- * was taken then). From a plain thread it blocks the thread. */
+/* Copies the oldest element (LIFO: the newest; priority: the smallest) out into *elem.
+ * Waits while the channel is empty. 0; -EPIPE once the channel is closed and drained;
+ * -ECANCELED / -ETIMEDOUT (nothing was taken then). From a plain thread it blocks the
+ * thread. */
 WEFT_API int weft_chan_recv(weft_chan *c, void *elem);
 
 /* Never suspend: -EAGAIN when full (empty), -EPIPE when closed (closed and drained). */
