@@ -211,7 +211,9 @@ typedef struct weft_waitgroup {
 WEFT_API void weft_waitgroup_init(weft_waitgroup *g);
 WEFT_API void weft_waitgroup_destroy(weft_waitgroup *g);
 /* Adds delta (may be negative) to the counter; reaching 0 wakes every waiter.
- * 0, or -EINVAL when the counter would go below 0 (nothing changes then). */
+ * 0, or -EINVAL when the counter would go below 0 or above INT64_MAX (nothing changes
+ * then). As with Go, an add that raises the counter from 0 must happen before the waits
+ * meant to wait for it; reuse the group only once its waiters have returned. */
 WEFT_API int weft_waitgroup_add(weft_waitgroup *g, int64_t delta);
 /* weft_waitgroup_add(g, -1). */
 WEFT_API int weft_waitgroup_done(weft_waitgroup *g);
@@ -231,7 +233,8 @@ typedef struct weft_once {
  * suspend until it returned. Returns 0 once fn has completed (now or before). If fn
  * returns a negative value, its caller gets that value and the once is not done: one of
  * the waiting callers (or the next caller) runs fn again. -ECANCELED / -ETIMEDOUT when a
- * waiter is interrupted (fn keeps running in the task that called it). */
+ * waiter is interrupted (fn keeps running in the task that called it). fn must not call
+ * weft_once_call on the same object (it would wait for itself). */
 WEFT_API int weft_once_call(weft_once *o, int (*fn)(void *arg), void *arg);
 /* True once fn has completed. */
 WEFT_API bool weft_once_done(const weft_once *o);
