@@ -148,10 +148,12 @@ int weft__mutex_lock_slow(weft_mutex *m)
     mutex *x = M(m);
     if (x->barging)
         return weft__mutex_lock_barging(x);
-    uint32_t s = UNLOCKED;
-    if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, LOCKED,
-                                                            memory_order_acquire,
-                                                            memory_order_relaxed)))
+    /* The fast path again, for callers without the inline one; a plain load first, so
+     * that a contended line is not written to for nothing. */
+    uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
+    if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, LOCKED,
+                                                                 memory_order_acquire,
+                                                                 memory_order_relaxed))
         return 0;
     return lock_slow(x);
 }
@@ -186,11 +188,11 @@ void weft__mutex_unlock_slow(weft_mutex *m)
         weft__mutex_unlock_barging(x);
         return;
     }
-    uint32_t s = LOCKED;
+    uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     /* release: the critical section's writes before the next holder's acquire */
-    if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(&x->state, &s, UNLOCKED,
-                                                            memory_order_release,
-                                                            memory_order_relaxed)))
+    if (s == LOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, UNLOCKED,
+                                                               memory_order_release,
+                                                               memory_order_relaxed))
         return;
     if (s == UNLOCKED)
         weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);
