@@ -159,6 +159,7 @@ static int close_run(wt_model *m, unsigned l, lane_state *ls, uint64_t ts, uint8
     if (!t)
         return -ENOMEM;
     t->busy_ns += d;
+    t->long_runs += d >= WT_LONG_SLICE_NS;
     if (d > t->max_slice) {
         t->max_slice = d;
         t->max_slice_ts = ls->run.t0;

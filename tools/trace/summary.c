@@ -187,16 +187,19 @@ static uint64_t idle_while_queued(const wt_model *m, unsigned w, unsigned v, uin
 static int lints(const wt_model *m, FILE *out, uint64_t dur)
 {
     unsigned nw = m->trace->nworkers, found = 0;
-    char b1[32], b2[32], id[32];
+    char b1[32], b2[32], b3[32], id[32];
     fprintf(out, "\nlints\n");
     for (size_t i = 0; i < m->ntasks; i++) {
         const wt_task *t = &m->tasks[i];
         if (t->max_slice >= WT_LONG_SLICE_NS) {
             fprintf(out,
                     "  long slice: task %s (%s) ran %s on worker %u without "
-                    "suspending (from %s); nothing else ran there meanwhile\n",
-                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->max_slice),
-                    t->max_slice_lane, wt_fmt_ns(b2, sizeof(b2), t->max_slice_ts - m->t0));
+                    "suspending (from %s; %u run%s of %s or more); nothing else ran on that "
+                    "worker meanwhile\n",
+                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t),
+                    wt_fmt_ns(b1, sizeof(b1), t->max_slice), t->max_slice_lane,
+                    wt_fmt_ns(b2, sizeof(b2), t->max_slice_ts - m->t0), t->long_runs,
+                    t->long_runs == 1 ? "" : "s", wt_fmt_ns(b3, sizeof(b3), WT_LONG_SLICE_NS));
             found++;
         }
         if (t->max_streak >= WT_SELF_LOOP_MIN) {

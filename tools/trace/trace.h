@@ -117,6 +117,7 @@ typedef struct wt_task {
     uint64_t runs, busy_ns, wait_ns, max_slice, max_slice_ts;
     uint32_t max_slice_lane;
     uint32_t hops;
+    uint32_t long_runs; /* runs of WT_LONG_SLICE_NS or more */
     uint64_t yields, self_wakes;
     uint32_t streak, max_streak; /* consecutive short yield/self-wake runs */
     /* replay state */
