@@ -104,8 +104,8 @@ static void *client(void *arg)
 {
     (void)arg;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         perror("one_core_server: client connect");
         exit(1);
@@ -170,11 +170,21 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:n:k:w:", longs, NULL)) != -1) {
         switch (c) {
-        case 'f': fixed = true; break;
-        case 'c': conns = (unsigned)atoi(optarg); break;
-        case 'n': requests = (unsigned)atoi(optarg); break;
-        case 'k': work_us = (unsigned)atoi(optarg); break;
-        case 'w': workers = (unsigned)atoi(optarg); break;
+        case 'f':
+            fixed = true;
+            break;
+        case 'c':
+            conns = (unsigned)atoi(optarg);
+            break;
+        case 'n':
+            requests = (unsigned)atoi(optarg);
+            break;
+        case 'k':
+            work_us = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            workers = (unsigned)atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: one_core_server [--fixed] [-c CONNS] [-n REQUESTS] "
                             "[-k WORK_US] [-w WORKERS]\n");

@@ -9,8 +9,8 @@ enum { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
 
 typedef struct jv {
     int type;
-    double num;  /* JV_NUM; JV_BOOL: 0 or 1 */
-    char *str;   /* JV_STR: the decoded string (\u escapes below 0x80 decoded, others '?') */
+    double num;       /* JV_NUM; JV_BOOL: 0 or 1 */
+    char *str;        /* JV_STR: the decoded string (\u escapes below 0x80 decoded, others '?') */
     struct jv *items; /* JV_ARR, JV_OBJ: n values */
     char **keys;      /* JV_OBJ: n keys */
     size_t n;

@@ -6,14 +6,16 @@
  * exit codes. The reader's sources are linked in, so damaged input runs in-process under
  * the sanitizers. */
 #include "json_check.h"
-#include "trace_synth.h"
 #include "tools/trace/trace.h"
+#include "trace_synth.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* clang-format off: cmocka.h needs the four above first */
 #include <cmocka.h>
+/* clang-format on */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -450,9 +452,12 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_and_model), cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_perfetto),         cmocka_unit_test(test_svg),
-        cmocka_unit_test(test_big),              cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_reader_and_model),
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_perfetto),
+        cmocka_unit_test(test_svg),
+        cmocka_unit_test(test_big),
+        cmocka_unit_test(test_damaged),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,13 +32,20 @@ typedef struct gen {
 } gen;
 
 /* Function "addresses" and their names. */
-enum { F_MAIN = 0x401000, F_CONN = 0x401200, F_CRUNCH = 0x401400, F_CHILD = 0x401600,
-       F_POLL = 0x401800, F_SLEEPER = 0x401a00, F_BRIDGE = 0x401c00 };
+enum {
+    F_MAIN = 0x401000,
+    F_CONN = 0x401200,
+    F_CRUNCH = 0x401400,
+    F_CHILD = 0x401600,
+    F_POLL = 0x401800,
+    F_SLEEPER = 0x401a00,
+    F_BRIDGE = 0x401c00
+};
 static const struct {
     uint64_t addr;
     const char *name;
-} syms[] = {{F_MAIN, "main_task"},       {F_CONN, "handle_conn"},  {F_CRUNCH, "crunch_numbers"},
-            {F_CHILD, "child_job"},      {F_POLL, "poll_flag"},    {F_SLEEPER, "sleeper"},
+} syms[] = {{F_MAIN, "main_task"},        {F_CONN, "handle_conn"}, {F_CRUNCH, "crunch_numbers"},
+            {F_CHILD, "child_job"},       {F_POLL, "poll_flag"},   {F_SLEEPER, "sleeper"},
             {F_BRIDGE, "bridge \"q\"<&>"}};
 
 static void ev(gen *g, unsigned lane, uint64_t ts, int type, int reason, uint32_t a, uint64_t task,
@@ -55,8 +62,13 @@ static void ev(gen *g, unsigned lane, uint64_t ts, int type, int reason, uint32_
         l->ev = e;
         l->cap = cap;
     }
-    l->ev[l->n++] = (weft_trace_event){.ts = ts, .type = (uint8_t)type, .reason = (uint8_t)reason,
-                                       .a = a, .task = task, .b = b, .c = c};
+    l->ev[l->n++] = (weft_trace_event){.ts = ts,
+                                       .type = (uint8_t)type,
+                                       .reason = (uint8_t)reason,
+                                       .a = a,
+                                       .task = task,
+                                       .b = b,
+                                       .c = c};
     g->x->events++;
 }
 
@@ -173,7 +185,8 @@ static void script(gen *g)
     for (int i = 0; i < 20; i++) {
         unsigned w = i < 10 ? 1 : 0;
         cur[w] = run(g, w, cur[w], kids[i], 200 * US, (uint32_t)(i < 10 ? 10 - i : 20 - i),
-                     WEFT_TR_DONE, 0) + 1 * US;
+                     WEFT_TR_DONE, 0) +
+                 1 * US;
     }
     wake(g, 0, cur[0], main_id, kids[19], 0, WEFT_TW_TASK);
     t = (cur[0] > cur[1] ? cur[0] : cur[1]) + 10 * US;
@@ -204,7 +217,8 @@ static void script(gen *g)
         c0 = wake_at + 5 * US;
         for (int i = 0; i < 5; i++)
             c0 = run(g, 0, c0, sl[i], 20 * US, (uint32_t)(4 - i),
-                     round == 2 ? WEFT_TR_DONE : WEFT_TR_SLEEP, 0) + 1 * US;
+                     round == 2 ? WEFT_TR_DONE : WEFT_TR_SLEEP, 0) +
+                 1 * US;
     }
     /* A plain thread (the blocking pool) finishes the bridge's job and wakes it. */
     wake(g, SYNTH_MAX_WORKERS, c0 + 10 * US, bridge, 0, WEFT_TRACE_NO_WORKER, WEFT_TW_THREAD);
@@ -290,8 +304,8 @@ static void emit(gen *g, buf *b, int with_end)
                 .kind = WEFT_TRACE_REC_EVENTS,
                 .size = (uint32_t)(sizeof(r) + cnt * sizeof(weft_trace_event)),
                 .count = (uint32_t)cnt,
-                .worker = (uint16_t)(lanes[k] == SYNTH_MAX_WORKERS ? WEFT_TRACE_NO_WORKER
-                                                                   : lanes[k])};
+                .worker =
+                    (uint16_t)(lanes[k] == SYNTH_MAX_WORKERS ? WEFT_TRACE_NO_WORKER : lanes[k])};
             put(b, &r, sizeof(r));
             put(b, l->ev + pos[lanes[k]], cnt * sizeof(weft_trace_event));
             pos[lanes[k]] += cnt;
@@ -391,7 +405,8 @@ int synth_big(const char *path, unsigned nworkers, size_t nevents)
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         uint64_t id = spawn(&g, w, cur[w], 0, fns[rng % 4]);
         cur[w] = run(&g, w, cur[w] + 1 * US, id, 1 * US + rng % (40 * US), (uint32_t)(rng % 30),
-                     WEFT_TR_DONE, 0) + 500;
+                     WEFT_TR_DONE, 0) +
+                 500;
         if (rng % 97 == 0) {
             park(&g, w, cur[w], cur[w] + 200 * US);
             cur[w] += 201 * US;

@@ -17,9 +17,9 @@ typedef struct synth_expect {
     uint64_t parks[SYNTH_MAX_WORKERS];
     uint64_t tasks;
     uint64_t events;
-    uint64_t crunch_task;  /* runs 150 ms without suspending on worker 0 */
-    uint64_t poller_task;  /* yields 1500 times in a row, 8 us runs, on worker 1 */
-    uint64_t wakes;        /* WAKE events followed by a run (flows) */
+    uint64_t crunch_task; /* runs 150 ms without suspending on worker 0 */
+    uint64_t poller_task; /* yields 1500 times in a row, 8 us runs, on worker 1 */
+    uint64_t wakes;       /* WAKE events followed by a run (flows) */
 } synth_expect;
 
 /* A realistic 2-worker trace with every event kind: a main task spawning 200 connection

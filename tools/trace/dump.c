@@ -7,9 +7,8 @@
 #include <stdlib.h>
 
 static const char *const ev_names[] = {
-    "?",         "SPAWN", "RUN_START", "RUN_STOP", "WAKE",        "END",         "STEAL",
-    "PARK",      "UNPARK", "INJECT_PULL", "IO_SUBMIT", "IO_COMPLETE", "TIMER_FIRE", "SEARCH",
-    "STALL"};
+    "?",      "SPAWN",       "RUN_START", "RUN_STOP",    "WAKE",       "END",    "STEAL", "PARK",
+    "UNPARK", "INJECT_PULL", "IO_SUBMIT", "IO_COMPLETE", "TIMER_FIRE", "SEARCH", "STALL"};
 
 static void line(const wt_trace *t, FILE *out, unsigned lane, const weft_trace_event *e)
 {
@@ -20,8 +19,7 @@ static void line(const wt_trace *t, FILE *out, unsigned lane, const weft_trace_e
         fprintf(out, "%" PRIu64 " thread %s", e->ts, name);
     if (e->type == WEFT_EV_SPAWN) {
         const char *sym = wt_trace_sym(t, e->c);
-        fprintf(out, " task=%" PRIu64 " parent=%" PRIu64 " fn=%s", e->task, e->b,
-                sym ? sym : "?");
+        fprintf(out, " task=%" PRIu64 " parent=%" PRIu64 " fn=%s", e->task, e->b, sym ? sym : "?");
         if (!sym)
             fprintf(out, "(0x%" PRIx64 ")", e->c);
     } else {

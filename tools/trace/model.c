@@ -33,9 +33,9 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     *cap = c;
     return 0;
 }
-#define PUSH(arr, n, cap, val)                                                                 \
-    (grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))) < 0 ? -ENOMEM                    \
-                                                               : ((arr)[(n)++] = (val), 0))
+#define PUSH(arr, n, cap, val)                                                                     \
+    (grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))) < 0 ? -ENOMEM                          \
+                                                                : ((arr)[(n)++] = (val), 0))
 
 static uint64_t mix(uint64_t x)
 {

@@ -50,7 +50,7 @@ static const char *reason_name(unsigned r)
 
 static const char *wake_name(unsigned s)
 {
-    static const char *const n[] = {"wake", "wake by task", "wake by timer",
+    static const char *const n[] = {"wake",       "wake by task",   "wake by timer",
                                     "wake by io", "wake by thread", "spawn"};
     return s < sizeof(n) / sizeof(n[0]) ? n[s] : "wake";
 }
@@ -151,8 +151,9 @@ int wt_perfetto(const wt_model *m, FILE *out)
 
     unsigned pid = m->trace->hdr.pid ? m->trace->hdr.pid : 1;
     fprintf(out, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
-    fprintf(out, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,\"ts\":0,"
-                 "\"args\":{\"name\":",
+    fprintf(out,
+            "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,\"ts\":0,"
+            "\"args\":{\"name\":",
             pid);
     char title[128];
     snprintf(title, sizeof(title), "weft: %s", m->trace->hdr.exe[0] ? m->trace->hdr.exe : "?");
@@ -160,11 +161,13 @@ int wt_perfetto(const wt_model *m, FILE *out)
     fprintf(out, "}}");
     for (unsigned l = 0; l < m->nlanes; l++) {
         char name[32];
-        fprintf(out, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"ts\":0,"
-                     "\"args\":{\"name\":\"%s\"}}",
+        fprintf(out,
+                ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"ts\":0,"
+                "\"args\":{\"name\":\"%s\"}}",
                 pid, l + 1, wt_worker_name(m, l, name, sizeof(name)));
-        fprintf(out, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,\"tid\":%u,"
-                     "\"ts\":0,\"args\":{\"sort_index\":%u}}",
+        fprintf(out,
+                ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,\"tid\":%u,"
+                "\"ts\":0,\"args\":{\"sort_index\":%u}}",
                 pid, l + 1, l);
     }
     for (size_t i = 0; i < k; i++) {
@@ -179,8 +182,8 @@ int wt_perfetto(const wt_model *m, FILE *out)
             us(out, s->t1 - s->t0);
             fprintf(out, ",\"name\":");
             wt_json_str(out, m->fns[s->fn].name);
-            fprintf(out, ",\"args\":{\"task\":%" PRIu64 ",\"queue\":%u,\"stop\":\"%s\"}}",
-                    s->task, s->qdepth, reason_name(s->reason));
+            fprintf(out, ",\"args\":{\"task\":%" PRIu64 ",\"queue\":%u,\"stop\":\"%s\"}}", s->task,
+                    s->qdepth, reason_name(s->reason));
             break;
         }
         case K_PARK:
@@ -198,23 +201,26 @@ int wt_perfetto(const wt_model *m, FILE *out)
             break;
         case K_MARK: {
             const wt_mark *mk = &w->mk[x->idx];
-            static const char *const names[] = {
-                [WEFT_EV_INJECT_PULL] = "global queue pull", [WEFT_EV_IO_SUBMIT] = "io submit",
-                [WEFT_EV_IO_COMPLETE] = "io complete", [WEFT_EV_TIMER_FIRE] = "timers fired",
-                [WEFT_EV_STALL] = "STALL"};
+            static const char *const names[] = {[WEFT_EV_INJECT_PULL] = "global queue pull",
+                                                [WEFT_EV_IO_SUBMIT] = "io submit",
+                                                [WEFT_EV_IO_COMPLETE] = "io complete",
+                                                [WEFT_EV_TIMER_FIRE] = "timers fired",
+                                                [WEFT_EV_STALL] = "STALL"};
             const char *nm = mk->type < sizeof(names) / sizeof(names[0]) && names[mk->type]
                                  ? names[mk->type]
                                  : "event";
-            fprintf(out, ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"rt\",\"name\":\"%s\","
-                         "\"args\":{\"n\":%" PRIu64 ",\"task\":%" PRIu64 "}}",
+            fprintf(out,
+                    ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"rt\",\"name\":\"%s\","
+                    "\"args\":{\"n\":%" PRIu64 ",\"task\":%" PRIu64 "}}",
                     nm, mk->n, mk->task);
             break;
         }
         case K_STEAL: {
             const steal_ref *r = &sr[x->idx - m->nflows];
             const wt_steal *s = &m->w[r->lane].st[r->idx];
-            fprintf(out, ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"steal\",\"name\":\"steal\","
-                         "\"args\":{\"tasks\":%u,\"victim\":%u}}",
+            fprintf(out,
+                    ",\"ph\":\"i\",\"s\":\"t\",\"cat\":\"steal\",\"name\":\"steal\","
+                    "\"args\":{\"tasks\":%u,\"victim\":%u}}",
                     s->count, s->victim);
             break;
         }
@@ -223,15 +229,17 @@ int wt_perfetto(const wt_model *m, FILE *out)
             const char *ph = x->kind == K_FLOW_S ? "s" : "f";
             if (x->idx < m->nflows) {
                 const wt_flow *f = &m->flows[x->idx];
-                fprintf(out, ",\"ph\":\"%s\",\"cat\":\"wake\",\"name\":\"%s\",\"id\":%u%s,"
-                             "\"args\":{\"task\":%" PRIu64 "}}",
+                fprintf(out,
+                        ",\"ph\":\"%s\",\"cat\":\"wake\",\"name\":\"%s\",\"id\":%u%s,"
+                        "\"args\":{\"task\":%" PRIu64 "}}",
                         ph, wake_name(f->src), x->idx + 1,
                         x->kind == K_FLOW_F ? ",\"bp\":\"e\"" : "", f->task);
             } else {
                 const steal_ref *r = &sr[x->idx - m->nflows];
                 const wt_steal *s = &m->w[r->lane].st[r->idx];
-                fprintf(out, ",\"ph\":\"%s\",\"cat\":\"steal\",\"name\":\"steal\",\"id\":%u%s,"
-                             "\"args\":{\"tasks\":%u,\"victim\":%u,\"thief\":%u}}",
+                fprintf(out,
+                        ",\"ph\":\"%s\",\"cat\":\"steal\",\"name\":\"steal\",\"id\":%u%s,"
+                        "\"args\":{\"tasks\":%u,\"victim\":%u,\"thief\":%u}}",
                         ph, x->idx + 1, x->kind == K_FLOW_F ? ",\"bp\":\"e\"" : "", s->count,
                         s->victim, r->lane);
             }

@@ -114,16 +114,15 @@ static void finish_symbols(wt_trace *t)
     t->nsyms = k;
 }
 
-static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *err,
-                        size_t errlen)
+static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *err, size_t errlen)
 {
     if (len < sizeof(t->hdr.magic) || memcmp(p, WEFT_TRACE_MAGIC, 8) != 0) {
         set_msg(err, errlen, "not a weft trace (no %s magic at the start)", WEFT_TRACE_MAGIC);
         return -EINVAL;
     }
     if (len < sizeof(weft_trace_file_header)) {
-        set_msg(err, errlen, "truncated trace: %zu bytes, shorter than the %zu-byte header",
-                len, sizeof(weft_trace_file_header));
+        set_msg(err, errlen, "truncated trace: %zu bytes, shorter than the %zu-byte header", len,
+                sizeof(weft_trace_file_header));
         return -EINVAL;
     }
     memcpy(&t->hdr, p, sizeof(t->hdr));
@@ -134,8 +133,8 @@ static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *e
         return -EPROTONOSUPPORT;
     }
     if (h->header_size < sizeof(*h) || h->header_size > len || h->header_size % 8) {
-        set_msg(err, errlen, "corrupt header: header_size %u (file has %zu bytes)",
-                h->header_size, len);
+        set_msg(err, errlen, "corrupt header: header_size %u (file has %zu bytes)", h->header_size,
+                len);
         return -EINVAL;
     }
     if (h->nworkers == 0 || h->nworkers > WT_MAX_WORKERS) {
@@ -171,8 +170,8 @@ int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_
         size_t left = len - off;
         if (left < sizeof(rh)) {
             set_msg(t->warn, sizeof(t->warn),
-                    "trace cut short: %zu stray bytes at offset %zu (a truncated record)",
-                    left, off);
+                    "trace cut short: %zu stray bytes at offset %zu (a truncated record)", left,
+                    off);
             break;
         }
         memcpy(&rh, p + off, sizeof(rh));

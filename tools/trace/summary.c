@@ -70,10 +70,9 @@ static void top_tasks(const wt_model *m, FILE *out, uint32_t *idx, int key, cons
             break;
         char b1[32], b2[32], b3[32], id[24];
         wt_fmt_task(id, sizeof(id), t->id);
-        fprintf(out, "  %-17s %-24.24s %11s %11s %8" PRIu64 " %6u %11s\n", id,
-                task_fn(m, t), wt_fmt_ns(b1, sizeof(b1), t->busy_ns),
-                wt_fmt_ns(b2, sizeof(b2), t->wait_ns), t->runs, t->hops,
-                wt_fmt_ns(b3, sizeof(b3), t->max_slice));
+        fprintf(out, "  %-17s %-24.24s %11s %11s %8" PRIu64 " %6u %11s\n", id, task_fn(m, t),
+                wt_fmt_ns(b1, sizeof(b1), t->busy_ns), wt_fmt_ns(b2, sizeof(b2), t->wait_ns),
+                t->runs, t->hops, wt_fmt_ns(b3, sizeof(b3), t->max_slice));
         shown++;
     }
     if (!shown)
@@ -130,8 +129,9 @@ static void workers(const wt_model *m, FILE *out, uint64_t dur)
                 "%-8s %5.1f%% %6.1f%% %6.1f%% %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64
                 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %5u\n",
                 l == m->trace->nworkers ? "threads" : (snprintf(name, sizeof(name), "%u", l), name),
-                pct(w->busy_ns, dur), pct(w->search_ns, dur), pct(w->park_ns, dur), w->runs, w->steals, w->stolen_tasks,
-                w->robbed, w->parks, w->io_sqes, w->io_cqes, w->timers, w->max_q);
+                pct(w->busy_ns, dur), pct(w->search_ns, dur), pct(w->park_ns, dur), w->runs,
+                w->steals, w->stolen_tasks, w->robbed, w->parks, w->io_sqes, w->io_cqes, w->timers,
+                w->max_q);
     }
     fprintf(out, "busy: running tasks; search: looking for work; parked: asleep; the rest is "
                  "the scheduler itself (I/O, timers) and time the OS gave to other threads\n");
@@ -207,8 +207,8 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
                     "  self-wake loop: task %s (%s) yielded or woke itself %u times in "
                     "a row, each run under %s (%" PRIu64 " yields, %" PRIu64
                     " self-wakes): busy polling\n",
-                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t), t->max_streak, wt_fmt_ns(b1, sizeof(b1), WT_SHORT_RUN_NS),
-                    t->yields, t->self_wakes);
+                    wt_fmt_task(id, sizeof(id), t->id), task_fn(m, t), t->max_streak,
+                    wt_fmt_ns(b1, sizeof(b1), WT_SHORT_RUN_NS), t->yields, t->self_wakes);
             found++;
         }
     }
@@ -224,8 +224,8 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
                         "  idle while queued: worker %u was parked for %s (%" PRIu64
                         " stretch%s) while worker %u had %u or more tasks queued (up to %u): "
                         "work that was not stolen\n",
-                        v, wt_fmt_ns(b1, sizeof(b1), ns), n, n == 1 ? "" : "es", w,
-                        WT_LONG_QUEUE, q);
+                        v, wt_fmt_ns(b1, sizeof(b1), ns), n, n == 1 ? "" : "es", w, WT_LONG_QUEUE,
+                        q);
                 found++;
             }
         }
@@ -265,8 +265,8 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
     for (size_t i = 0; i < m->ntasks; i++)
         if (!top || m->tasks[i].busy_ns > top->busy_ns)
             top = &m->tasks[i];
-    if (nw >= 2 && dur >= 10000000 && top && top->busy_ns * 2 >= total &&
-        total * 10 <= dur * 12 && total * 10 >= dur) {
+    if (nw >= 2 && dur >= 10000000 && top && top->busy_ns * 2 >= total && total * 10 <= dur * 12 &&
+        total * 10 >= dur) {
         fprintf(out,
                 "  serialized: task %s (%s) did %.0f%% of all the work (%s busy, "
                 "%u moves between workers); the %u workers together were busy %.2f cores on "
@@ -283,8 +283,8 @@ static int lints(const wt_model *m, FILE *out, uint64_t dur)
             if (k->type != WEFT_EV_STALL)
                 continue;
             fprintf(out, "  stall: worker %u stuck in task %s (%s) for %s (at %s)\n", l,
-                    wt_fmt_task(id, sizeof(id), k->task), m->fns[k->fn].name, wt_fmt_ns(b1, sizeof(b1), k->n),
-                    wt_fmt_ns(b2, sizeof(b2), k->ts - m->t0));
+                    wt_fmt_task(id, sizeof(id), k->task), m->fns[k->fn].name,
+                    wt_fmt_ns(b1, sizeof(b1), k->n), wt_fmt_ns(b2, sizeof(b2), k->ts - m->t0));
             found++;
         }
     }
@@ -299,8 +299,8 @@ int wt_summary(const wt_model *m, FILE *out)
     uint64_t dur = m->t1 - m->t0;
     char b[32];
     fprintf(out, "weft trace of %s (pid %u): %u workers, %s, %zu events, %zu tasks\n",
-            t->hdr.exe[0] ? t->hdr.exe : "?", t->hdr.pid, t->nworkers,
-            wt_fmt_ns(b, sizeof(b), dur), t->nevents, m->ntasks > 0 ? m->ntasks : 0);
+            t->hdr.exe[0] ? t->hdr.exe : "?", t->hdr.pid, t->nworkers, wt_fmt_ns(b, sizeof(b), dur),
+            t->nevents, m->ntasks > 0 ? m->ntasks : 0);
     if (t->hdr.flags & WEFT_TRACE_F_FLIGHT)
         fprintf(out, "flight-recorder dump: only the last window of the run\n");
     else if (!t->has_end)

@@ -66,12 +66,24 @@ static void colour(const wt_fn *f, char out[8])
     double c = (1 - fabs(2 * l - 1)) * s, x = c * (1 - fabs(fmod(hue, 2) - 1)), m = l - c / 2;
     double r = 0, g = 0, b = 0;
     switch ((int)hue) {
-    case 0: r = c, g = x; break;
-    case 1: r = x, g = c; break;
-    case 2: g = c, b = x; break;
-    case 3: g = x, b = c; break;
-    case 4: r = x, b = c; break;
-    default: r = c, b = x; break;
+    case 0:
+        r = c, g = x;
+        break;
+    case 1:
+        r = x, g = c;
+        break;
+    case 2:
+        g = c, b = x;
+        break;
+    case 3:
+        g = x, b = c;
+        break;
+    case 4:
+        r = x, b = c;
+        break;
+    default:
+        r = c, b = x;
+        break;
     }
     snprintf(out, 8, "#%02x%02x%02x", (unsigned)((r + m) * 255), (unsigned)((g + m) * 255),
              (unsigned)((b + m) * 255));
@@ -178,8 +190,7 @@ static void draw_spans(FILE *out, const geo *g, const wt_span *sp, size_t n, dou
             continue;
         }
         if (cx0 >= 0 && cx1 - cx0 >= 0.5)
-            fprintf(out,
-                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
+            fprintf(out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
                     cx0, y, cx1 - cx0, LANEH, fill);
         cx0 = x0;
         cx1 = x1;
@@ -274,7 +285,7 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
     }
     geo g = {w0, w1 > w0 ? w1 - w0 : 1};
     column *col = malloc(PW * sizeof(*col));
-    char (*colours)[8] = malloc((m->nfns ? m->nfns : 1) * sizeof(*colours));
+    char(*colours)[8] = malloc((m->nfns ? m->nfns : 1) * sizeof(*colours));
     uint32_t *order = malloc((m->nfns ? m->nfns : 1) * sizeof(*order));
     double *ly = malloc(m->nlanes * sizeof(*ly));
     if (!col || !colours || !order || !ly) {
@@ -307,10 +318,11 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
     size_t legrows = (legitems + LEGEND_COLS - 1) / LEGEND_COLS + 1;
     int height = (int)(leg_y + legrows * LEGEND_ROWH + 16);
 
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                 "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, "
-                 "sans-serif\" font-size=\"12\">\n",
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+            "sans-serif\" font-size=\"12\">\n",
             WIDTH, height, WIDTH, height);
     fprintf(out, "<defs><pattern id=\"parked\" width=\"6\" height=\"6\" "
                  "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
@@ -319,15 +331,14 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
                  "stroke-width=\"2\"/></pattern></defs>\n");
     fprintf(out, "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
     char b1[32], b2[32];
-    fprintf(out, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">weft trace: ",
-            LEFT);
+    fprintf(out,
+            "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">weft trace: ", LEFT);
     wt_xml_str(out, t->hdr.exe[0] ? t->hdr.exe : "?");
     fprintf(out, " (pid %u)</text>\n", t->hdr.pid);
     char win[96] = "";
     if (g.t0 != m->t0 || g.t0 + g.dur != m->t1) {
         char b3[32], b4[32];
-        snprintf(win, sizeof(win), "; showing %s to %s",
-                 wt_fmt_ns(b3, sizeof(b3), g.t0 - m->t0),
+        snprintf(win, sizeof(win), "; showing %s to %s", wt_fmt_ns(b3, sizeof(b3), g.t0 - m->t0),
                  wt_fmt_ns(b4, sizeof(b4), g.t0 + g.dur - m->t0));
     }
     fprintf(out,
@@ -357,8 +368,9 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
         const wt_worker *w = &m->w[l];
         double y = ly[l];
         char name[32];
-        fprintf(out, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\" "
-                     "stroke=\"#cccccc\"/>\n",
+        fprintf(out,
+                "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\" "
+                "stroke=\"#cccccc\"/>\n",
                 LEFT, y, PW, LANEH);
         fprintf(out,
                 "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-weight=\"bold\">%s</text>\n"
@@ -375,13 +387,16 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
         draw_runs(m, out, &g, w, y, col, colours);
         draw_queue(out, col, y + LANEH + 1, qmax);
         if (qmax)
-            fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#b07020\" "
-                         "font-size=\"9\">queue</text>\n",
+            fprintf(out,
+                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#b07020\" "
+                    "font-size=\"9\">queue</text>\n",
                     LEFT - 8, y + LANEH + QH);
         for (size_t i = 0; i < w->nmk; i++)
-            if (w->mk[i].type == WEFT_EV_STALL && w->mk[i].ts >= g.t0 && w->mk[i].ts <= g.t0 + g.dur)
-                fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                             "font-weight=\"bold\" fill=\"#d02020\">stall</text>\n",
+            if (w->mk[i].type == WEFT_EV_STALL && w->mk[i].ts >= g.t0 &&
+                w->mk[i].ts <= g.t0 + g.dur)
+                fprintf(out,
+                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                        "font-weight=\"bold\" fill=\"#d02020\">stall</text>\n",
                         xof(&g, w->mk[i].ts), y + LANEH / 2 + 4);
     }
     for (unsigned l = 0; l < m->nlanes; l++)
@@ -394,13 +409,16 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
         double y = leg_y + (double)(i / LEGEND_COLS) * LEGEND_ROWH;
         if (i == legn) {
             if (nleg > legn)
-                fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#444\">... %zu more functions"
-                             "</text>\n", x, y + 11, nleg - legn);
+                fprintf(out,
+                        "<text x=\"%.1f\" y=\"%.1f\" fill=\"#444\">... %zu more functions"
+                        "</text>\n",
+                        x, y + 11, nleg - legn);
             break;
         }
         const wt_fn *f = &m->fns[order[i]];
-        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"12\" fill=\"%s\"/>\n"
-                     "<text x=\"%.1f\" y=\"%.1f\">",
+        fprintf(out,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"12\" fill=\"%s\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\">",
                 x, y, colours[order[i]], x + 20, y + 11);
         wt_xml_str(out, f->name);
         fprintf(out, " <tspan fill=\"#666\">%.1f%% of busy, %" PRIu64 " run%s</tspan></text>\n",
@@ -418,8 +436,9 @@ int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
             "<text x=\"%d\" y=\"%.1f\">local queue depth (max %u)</text>\n"
             "<text x=\"%d\" y=\"%.1f\" fill=\"#666\">dashed red: a run of 100 ms or more, "
             "bars: short runs</text>\n",
-            LEFT, ky, LEFT + 20, ky + 11, LEFT + 90, ky, LEFT + 110, ky + 11, LEFT + 250, ky + 11, LEFT + 262, ky + 11, LEFT + 540,
-            ky + 3, LEFT + 560, ky + 11, qmax, LEFT + 800, ky + 11);
+            LEFT, ky, LEFT + 20, ky + 11, LEFT + 90, ky, LEFT + 110, ky + 11, LEFT + 250, ky + 11,
+            LEFT + 262, ky + 11, LEFT + 540, ky + 3, LEFT + 560, ky + 11, qmax, LEFT + 800,
+            ky + 11);
     fprintf(out, "</svg>\n");
     free(col), free(colours), free(order), free(ly);
     fflush(out);

@@ -54,10 +54,10 @@ const char *wt_trace_sym(const wt_trace *t, uint64_t addr); /* NULL if not named
 
 typedef struct wt_fn {
     uint64_t addr;
-    char *name;      /* symbol, or "0x..." for an unnamed address, "?" for unknown */
+    char *name; /* symbol, or "0x..." for an unnamed address, "?" for unknown */
     uint64_t busy_ns;
     uint64_t runs;
-    uint32_t hash;   /* of the name: a colour that is stable across runs and builds */
+    uint32_t hash; /* of the name: a colour that is stable across runs and builds */
 } wt_fn;
 
 typedef struct wt_slice { /* one run of a task on a worker */
@@ -169,8 +169,8 @@ int wt_dump(const wt_trace *t, FILE *out); /* one line per event, time order */
 
 /* ---- util.c ---- */
 const char *wt_fmt_ns(char *buf, size_t len, uint64_t ns); /* "1.25 ms" */
-void wt_json_str(FILE *out, const char *s);                 /* a quoted, escaped JSON string */
-void wt_xml_str(FILE *out, const char *s);                  /* escaped XML text */
+void wt_json_str(FILE *out, const char *s);                /* a quoted, escaped JSON string */
+void wt_xml_str(FILE *out, const char *s);                 /* escaped XML text */
 uint32_t wt_hash(const char *s);
 /* "#12", or "#1:34" for ids of the form ((worker + 1) << 48) | n: spawned on worker 1. */
 const char *wt_fmt_task(char *buf, size_t len, uint64_t id);
