@@ -1,5 +1,6 @@
 /* weft — the binary trace format written under WEFT_TRACE=FILE and read by weft-trace.
  *
+ * Described in prose in docs/trace-format.md (this header is the normative definition).
  * Private to weft (the runtime writes it, tools/weft-trace reads it); no liburing or ck
  * types here so the tool can include it alone. All integers are little-endian (the
  * runtime is x86-64/aarch64 Linux only); structures are packed by construction (every

@@ -77,6 +77,7 @@ int weft_chan_join(weft_chan *c)
         return 0;
     }
     weft__spin_unlock(&c->lock);
+    weft__trace_waiter(&w, WEFT_TR_CHAN);
     int rc = weft__waiter_wait(&w);
     if (!rc)
         return 0;

@@ -66,6 +66,7 @@ int weft_cond_wait(weft_cond *c, weft_mutex *m)
     weft__waitq_push(&x->q, &sw.w);
     weft__spin_unlock(&x->lock);
     weft_mutex_unlock(m);
+    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
     int rc = weft__waiter_wait(&sw.w);
     if (rc) {
         weft__spin_lock(&x->lock); /* step 3 */

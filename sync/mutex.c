@@ -127,6 +127,7 @@ static int lock_slow(mutex *x)
     weft__waitq_push(&x->q, &sw.w);
     weft__spin_unlock(&x->lock);
 
+    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
     int rc = weft__waiter_wait(&sw.w);
     if (rc == 0)
         return 0; /* handed over (step 4); the fire's release/acquire orders the data */

@@ -80,6 +80,7 @@ int weft_once_call(weft_once *o, int (*fn)(void *), void *arg)
         }
         weft__waitq_push(&x->q, &sw.w);
         weft__spin_unlock(&x->lock);
+        weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
         int rc = weft__waiter_wait(&sw.w);
         if (rc == 0)
             continue;

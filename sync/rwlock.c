@@ -111,6 +111,7 @@ static int lock_slow(rwlock *x, int kind)
     weft__waitq_push(&x->q, &sw.w);
     weft__spin_unlock(&x->lock);
 
+    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
     int rc = weft__waiter_wait(&sw.w);
     if (rc == 0)
         return 0;

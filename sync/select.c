@@ -90,8 +90,10 @@ static void futex_wait(_Atomic uint32_t *addr, const struct timespec *ts)
 /* Step 4. 0 when fired, else the interruption. */
 static int sleep_on(weft__waiter *w, uint64_t deadline)
 {
-    if (w->task)
+    if (w->task) {
+        weft__trace_waiter(w, WEFT_TR_CHAN);
         return weft__waiter_wait(w); /* the timeout is a deadline scope */
+    }
     for (;;) {
         if (atomic_load(&w->fired))
             return 0;
@@ -113,10 +115,12 @@ static void wait_fired(weft__waiter *w)
 {
     /* acquire: the element copied in and res */
     while (!atomic_load_explicit(&w->fired, memory_order_acquire)) {
-        if (w->task)
+        if (w->task) {
+            weft__trace_reason(w->task, WEFT_TR_CHAN);
             weft__park(w->task);
-        else
+        } else {
             futex_wait(&w->fired, NULL);
+        }
     }
 }
 

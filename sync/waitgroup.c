@@ -95,6 +95,7 @@ int weft_waitgroup_wait(weft_waitgroup *g)
     }
     weft__waitq_push(&x->q, &sw.w);
     weft__spin_unlock(&x->lock);
+    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
     int rc = weft__waiter_wait(&sw.w);
     if (rc == 0)
         return 0;
