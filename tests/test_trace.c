@@ -16,6 +16,7 @@
 __attribute__((noinline, visibility("default"))) void *trace_child(void *arg);
 __attribute__((noinline, visibility("default"))) void *trace_spinner(void *arg);
 __attribute__((noinline, visibility("default"))) void *stall_spinner(void *arg);
+__attribute__((noinline, visibility("default"))) void *trace_locker(void *arg);
 
 static char tmpdir[] = "/tmp/weft-trace-XXXXXX";
 
@@ -145,9 +146,36 @@ void *trace_spinner(void *arg)
     return NULL;
 }
 
+void *trace_locker(void *arg)
+{
+    weft_mutex *m = arg;
+    WT_OK(weft_mutex_lock(m)); /* LOCK: main holds it */
+    weft_mutex_unlock(m);
+    return NULL;
+}
+
+/* Two spinners queued while their spawner keeps its worker busy: they fit in the local
+ * queue (3 slots in WEFT_SMALL_QUEUES builds), so the other worker can only steal them,
+ * not find them in the injection queue. */
+static void steal_rounds(void)
+{
+    for (int round = 0; round < 20; round++) {
+        weft_task *a = wt_spawn(trace_spinner, NULL), *b = wt_spawn(trace_spinner, NULL);
+        wt_spin_ns(1 * WT_MS);
+        WT_OK(weft_join(a, NULL));
+        WT_OK(weft_join(b, NULL));
+    }
+}
+
 static void *traced_main(void *arg)
 {
     shared *sh = arg;
+    weft_mutex m = WEFT_MUTEX_INIT;
+    WT_OK(weft_mutex_lock(&m));
+    weft_task *locker = wt_spawn(trace_locker, &m);
+    WT_OK(weft_sleep(2 * WT_MS));
+    weft_mutex_unlock(&m);
+    WT_OK(weft_join(locker, NULL));
     weft_task *kids[CHILDREN];
     for (int i = 0; i < CHILDREN; i++)
         kids[i] = wt_spawn(trace_child, sh);
@@ -163,6 +191,7 @@ static void *traced_main(void *arg)
         sp[i] = wt_spawn(trace_spinner, NULL);
     for (int i = 0; i < SPINNERS; i++)
         WT_OK(weft_join(sp[i], NULL));
+    steal_rounds();
     WT_OK(weft_sleep(5 * WT_MS)); /* everyone idle: workers park */
     return NULL;
 }
@@ -225,6 +254,8 @@ static void test_every_event(void **state)
         } else if (strcmp(name, "trace_child") == 0) {
             WT_EQ(e->b, main_id);
             children++;
+        } else if (strcmp(name, "trace_locker") == 0) {
+            WT_EQ(e->b, main_id);
         } else if (strcmp(name, "trace_spinner") == 0) {
             WT_EQ(e->b, main_id);
             spinners++;
@@ -232,7 +263,7 @@ static void test_every_event(void **state)
     }
     WT_NE(main_id, 0);
     WT_EQ(children, CHILDREN);
-    WT_EQ(spinners, SPINNERS);
+    WT_EQ(spinners, SPINNERS + 40); /* + steal_rounds */
     /* Task ids are unique. */
     for (size_t i = 0; i < t.n; i++)
         for (size_t j = i + 1; t.ev[i].type == WEFT_EV_SPAWN && j < t.n; j++)
@@ -310,8 +341,8 @@ static void test_every_event(void **state)
     }
     WT_GT(wakes_by_task, 0);
     WT_TRUE(read_op);
-    const unsigned want[] = {WEFT_TR_YIELD, WEFT_TR_SLEEP, WEFT_TR_JOIN,
-                             WEFT_TR_CHAN,  WEFT_TR_IO,    WEFT_TR_DONE};
+    const unsigned want[] = {WEFT_TR_YIELD, WEFT_TR_SLEEP, WEFT_TR_JOIN, WEFT_TR_CHAN,
+                             WEFT_TR_LOCK,  WEFT_TR_IO,    WEFT_TR_DONE};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!reasons[want[i]])
             fail_msg("no RUN_STOP with reason %u", want[i]);
@@ -395,6 +426,7 @@ static void *stats_main(void *arg)
         for (int i = 0; i < SPINNERS; i++)
             WT_OK(weft_join(sp[i], NULL));
     }
+    steal_rounds();
     uint64_t ran = weft_now() - t0;
     weft_worker_stats st[4];
     int n = weft_stats(st, 4);
@@ -416,12 +448,12 @@ static void *stats_main(void *arg)
         for (int b = 0; b < WEFT_STATS_LAT_BUCKETS; b++)
             lat += st[i].sched_latency[b];
     }
-    WT_GE(spawned, 20 * SPINNERS);
+    WT_GE(spawned, 20 * SPINNERS + 40);
     WT_GE(run, spawned);
     WT_EQ(in, out);
     WT_GT(lat, 0); /* 2000 joins woke main: about 1 in 16 was timed */
     if (n > 1)
-        WT_GT(in, 0); /* one worker spawned 100 spinners of 100 us each */
+        WT_GT(in, 0); /* steal_rounds */
     return NULL;
 }
 WT_TEST_1_2(stats)
