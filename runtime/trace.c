@@ -26,15 +26,18 @@ static uint64_t clock_ns(const struct timespec *ts)
 static bool refill(tr_buf *b)
 {
     if (b->cur_own) {
-        /* SPSC enqueue: release orders the chunk's events before the writer sees it.
-         * The ring has room for every chunk there is, so this cannot fail. */
-        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        /* The ring has room for every chunk the buffer can hold (TR_RING); should it
+         * ever be full, the chunk's events count as dropped (it is freed at stop). */
+        if (!tr_ring_push(&b->full, b->cur_own)) {
+            b->drops += b->n;
+            b->written -= b->n;
+        }
         b->cur_own = NULL;
         atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
         weft__trace_writer_kick();
     }
-    tr_chunk *c;
-    if (!ck_ring_dequeue_spsc(&b->free, b->free_buf, &c))
+    tr_chunk *c = tr_ring_pop(&b->free);
+    if (!c)
         return false;
     atomic_store_explicit(&c->n, 0, memory_order_relaxed);
     c->worker = b->worker;
@@ -91,10 +94,14 @@ void weft__trace_spawn(weft__worker *w, weft_task *t)
 {
     weft_task *parent = NULL;
     if (w) {
-        t->tid = ((uint64_t)(w->index + 1) << 48) | ++w->tr_next_id;
+        /* Relaxed atomic stores: the monitor may read a reused task's id (STALL). */
+        __atomic_store_n(&t->tid, ((uint64_t)(w->index + 1) << 48) | ++w->tr_next_id,
+                         __ATOMIC_RELAXED);
         parent = atomic_load_explicit(&w->current, memory_order_relaxed);
     } else {
-        t->tid = atomic_fetch_add_explicit(&outside_ids, 1, memory_order_relaxed) + 1;
+        __atomic_store_n(&t->tid,
+                         atomic_fetch_add_explicit(&outside_ids, 1, memory_order_relaxed) + 1,
+                         __ATOMIC_RELAXED);
     }
     t->tr_last = WEFT_TRACE_NO_WORKER;
     t->tr_reason = 0;
@@ -250,15 +257,13 @@ int weft__trace_start(const char *path, unsigned nworkers)
     for (unsigned i = 0; i < s->nbufs; i++) {
         tr_buf *b = &s->bufs[i];
         b->worker = i < nworkers ? (uint16_t)i : WEFT_TRACE_NO_WORKER;
-        ck_ring_init(&b->full, TR_RING);
-        ck_ring_init(&b->free, TR_RING);
         for (unsigned j = 0; j < TR_FREE_FILL; j++) {
             tr_chunk *c = weft__trace_chunk_new(s);
             if (!c) {
                 free_all();
                 return -ENOMEM;
             }
-            ck_ring_enqueue_spsc(&b->free, b->free_buf, c);
+            tr_ring_push(&b->free, c);
         }
     }
     if (!s->flight) {
@@ -315,7 +320,7 @@ void weft__trace_worker_end(weft__worker *w)
     tr_buf *b = tls_buf;
     tls_buf = NULL;
     if (b && b->cur_own) {
-        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        tr_ring_push(&b->full, b->cur_own);
         b->cur_own = NULL;
         atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
         weft__trace_writer_kick();
@@ -331,7 +336,7 @@ void weft__trace_stop(void)
     tr_buf *b = &s->bufs[s->nbufs - 1];
     weft__spin_lock(&s->outside_lock);
     if (b->cur_own) {
-        ck_ring_enqueue_spsc(&b->full, b->full_buf, b->cur_own);
+        tr_ring_push(&b->full, b->cur_own);
         b->cur_own = NULL;
         atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
     }

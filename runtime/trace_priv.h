@@ -36,6 +36,44 @@ typedef struct tr_chunk {
 } tr_chunk;
 #define TR_CHUNK_EVENTS ((TR_CHUNK_BYTES - sizeof(tr_chunk)) / sizeof(weft_trace_event))
 
+/* A single-producer single-consumer ring of chunk pointers. C11 atomics rather than
+ * ck_ring, whose fences ThreadSanitizer cannot see. */
+typedef struct tr_ring {
+    _Atomic uint32_t head WEFT_ALIGNED; /* next slot to take; consumer-written */
+    _Atomic uint32_t tail WEFT_ALIGNED; /* next slot to fill; producer-written */
+    tr_chunk *slot[TR_RING];
+} tr_ring;
+
+static inline bool tr_ring_push(tr_ring *r, tr_chunk *c)
+{
+    uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* acquire: the consumer has read the slot it frees before we overwrite it */
+    if (t - atomic_load_explicit(&r->head, memory_order_acquire) == TR_RING)
+        return false;
+    r->slot[t % TR_RING] = c;
+    /* release: the slot, and the chunk's contents, before the consumer sees it */
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    return true;
+}
+
+static inline tr_chunk *tr_ring_pop(tr_ring *r)
+{
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* acquire: pairs with the producer's release of tail */
+    if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
+        return NULL;
+    tr_chunk *c = r->slot[h % TR_RING];
+    /* release: our read of the slot before the producer may reuse it */
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    return c;
+}
+
+static inline uint32_t tr_ring_len(tr_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_acquire) -
+           atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
 typedef struct tr_buf {
     /* Owner side. */
     tr_chunk *cur_own;
@@ -44,10 +82,8 @@ typedef struct tr_buf {
     uint64_t written; /* events recorded */
     _Atomic(tr_chunk *) cur WEFT_ALIGNED; /* cur_own, for the flight dump (release) */
     uint16_t worker;
-    ck_ring_t full WEFT_ALIGNED;
-    ck_ring_buffer_t full_buf[TR_RING];
-    ck_ring_t free WEFT_ALIGNED;
-    ck_ring_buffer_t free_buf[TR_RING];
+    tr_ring full; /* owner → writer */
+    tr_ring free; /* writer → owner */
 } tr_buf;
 
 typedef struct tr_state {

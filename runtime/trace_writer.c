@@ -159,8 +159,8 @@ static void drain(void)
     for (unsigned i = 0; i < s->nbufs; i++) {
         tr_buf *b = &s->bufs[i];
         tr_chunk *c;
-        /* SPSC dequeue: acquire pairs with the owner's enqueue, so the events are visible. */
-        while (ck_ring_dequeue_spsc(&b->full, b->full_buf, &c)) {
+        /* The pop's acquire pairs with the owner's push: the events are visible. */
+        while ((c = tr_ring_pop(&b->full))) {
             uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
             convert(i, c->ev, n, wr.last_ts);
             if (!s->flight) {
@@ -195,7 +195,7 @@ static void top_up(void)
     tr_state *s = &weft__tr;
     for (unsigned i = 0; i < s->nbufs; i++) {
         tr_buf *b = &s->bufs[i];
-        while (ck_ring_size(&b->free) < TR_FREE_FILL) {
+        while (tr_ring_len(&b->free) < TR_FREE_FILL) {
             tr_chunk *c = wr.free;
             if (c) {
                 wr.free = c->next;
@@ -208,8 +208,8 @@ static void top_up(void)
             } else if (!(c = weft__trace_chunk_new(s))) {
                 break;
             }
-            /* SPSC enqueue: release; the owner may reuse the chunk at once. */
-            ck_ring_enqueue_spsc(&b->free, b->free_buf, c);
+            /* The push's release: the owner may reuse the chunk at once. */
+            tr_ring_push(&b->free, c);
         }
     }
 }
