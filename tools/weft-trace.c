@@ -1,7 +1,8 @@
 /* weft-trace — reads a trace recorded under WEFT_TRACE=FILE (runtime/trace_format.h).
  *
  *   weft-trace summary FILE           per-worker table, schedule latency, top tasks, lints
- *   weft-trace perfetto FILE > x.json Chrome trace event JSON (ui.perfetto.dev, chrome://tracing)
+ *   weft-trace perfetto [--from MS] [--to MS] FILE > x.json
+ *                                     Chrome trace event JSON (ui.perfetto.dev, chrome://tracing)
  *   weft-trace svg [--from MS] [--to MS] FILE > x.svg
  *                                     a self-contained timeline picture (of a window)
  *   weft-trace dump FILE              every event as a line of text, in time order
@@ -18,7 +19,7 @@
 static int usage(void)
 {
     fputs("usage: weft-trace summary FILE\n"
-          "       weft-trace perfetto FILE > trace.json   (open in ui.perfetto.dev)\n"
+          "       weft-trace perfetto [--from MS] [--to MS] FILE > trace.json   (ui.perfetto.dev)\n"
           "       weft-trace svg [--from MS] [--to MS] FILE > trace.svg   (open in a browser)\n"
           "       weft-trace dump FILE                    (every event, as text)\n"
           "FILE is a trace recorded with WEFT_TRACE=FILE.\n",
@@ -36,9 +37,10 @@ int main(int argc, char **argv)
         return usage();
     const char *path = NULL;
     double from_ms = 0, to_ms = -1;
-    bool svg = !strcmp(argv[1], "svg");
+    bool svg = !strcmp(argv[1], "svg"), perfetto = !strcmp(argv[1], "perfetto");
     for (int i = 2; i < argc; i++) {
-        if (svg && i + 1 < argc && (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to"))) {
+        if ((svg || perfetto) && i + 1 < argc &&
+            (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to"))) {
             char *end;
             double v = strtod(argv[i + 1], &end);
             if (*end || end == argv[i + 1] || v < 0) {
@@ -92,9 +94,11 @@ int main(int argc, char **argv)
         wt_trace_free(&t);
         return 1;
     }
-    int rc = svg ? wt_svg_window(&m, stdout, (uint64_t)(from_ms * 1e6),
-                                 to_ms < 0 ? UINT64_MAX : (uint64_t)(to_ms * 1e6))
-                 : out(&m, stdout);
+    uint64_t from = (uint64_t)(from_ms * 1e6),
+             to = to_ms < 0 ? UINT64_MAX : (uint64_t)(to_ms * 1e6);
+    int rc = svg        ? wt_svg_window(&m, stdout, from, to)
+             : perfetto ? wt_perfetto_window(&m, stdout, from, to)
+                        : out(&m, stdout);
     if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
         rc = -1;
     if (rc < 0)

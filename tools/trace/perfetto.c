@@ -96,6 +96,16 @@ typedef struct steal_ref {
 
 int wt_perfetto(const wt_model *m, FILE *out)
 {
+    return wt_perfetto_window(m, out, 0, UINT64_MAX);
+}
+
+int wt_perfetto_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to)
+{
+    /* The window in trace time; an item is kept when it overlaps it, a flow when both
+     * of its ends are in it. */
+    uint64_t lo = m->t0 + (from < m->t1 - m->t0 ? from : m->t1 - m->t0);
+    uint64_t hi = to > m->t1 - m->t0 ? m->t1 : m->t0 + to;
+#define IN(a, b) ((b) >= lo && (a) <= hi)
     size_t n = 0, nsteals = 0;
     for (unsigned l = 0; l < m->nlanes; l++) {
         const wt_worker *w = &m->w[l];
@@ -116,6 +126,8 @@ int wt_perfetto(const wt_model *m, FILE *out)
         const wt_worker *w = &m->w[l];
         uint32_t lastq = UINT32_MAX;
         for (size_t i = 0; i < w->nsl; i++) {
+            if (!IN(w->sl[i].t0, w->sl[i].t1))
+                continue;
             it[k++] = (item){w->sl[i].t0, l, K_SLICE, (uint32_t)i};
             if (w->sl[i].qdepth != lastq) {
                 it[k++] = (item){w->sl[i].t0, l, K_COUNTER, (uint32_t)i};
@@ -123,30 +135,38 @@ int wt_perfetto(const wt_model *m, FILE *out)
             }
         }
         for (size_t i = 0; i < w->npk; i++)
-            it[k++] = (item){w->pk[i].t0, l, K_PARK, (uint32_t)i};
+            if (IN(w->pk[i].t0, w->pk[i].t1))
+                it[k++] = (item){w->pk[i].t0, l, K_PARK, (uint32_t)i};
         for (size_t i = 0; i < w->nse; i++)
-            it[k++] = (item){w->se[i].t0, l, K_SEARCH, (uint32_t)i};
+            if (IN(w->se[i].t0, w->se[i].t1))
+                it[k++] = (item){w->se[i].t0, l, K_SEARCH, (uint32_t)i};
         for (size_t i = 0; i < w->nmk; i++)
-            it[k++] = (item){w->mk[i].ts, l, K_MARK, (uint32_t)i};
+            if (IN(w->mk[i].ts, w->mk[i].ts))
+                it[k++] = (item){w->mk[i].ts, l, K_MARK, (uint32_t)i};
         for (size_t i = 0; i < w->nst; i++) {
             const wt_steal *s = &w->st[i];
             unsigned victim = s->victim < m->nlanes ? s->victim : l;
             uint32_t id = (uint32_t)(m->nflows + ks);
             sr[ks++] = (steal_ref){l, (uint32_t)i};
+            if (!IN(s->ts, s->ts))
+                continue;
             it[k++] = (item){s->ts, l, K_STEAL, id};
-            if (in_run(&m->w[victim], s->ts)) {
+            uint64_t to_ts = next_run(w, s->ts);
+            if (in_run(&m->w[victim], s->ts) && IN(to_ts, to_ts)) {
                 it[k++] = (item){s->ts, victim, K_FLOW_S, id};
-                it[k++] = (item){next_run(w, s->ts), l, K_FLOW_F, id};
+                it[k++] = (item){to_ts, l, K_FLOW_F, id};
             }
         }
     }
     for (size_t i = 0; i < m->nflows; i++) {
         const wt_flow *f = &m->flows[i];
-        if (f->from_lane >= m->nlanes || !in_run(&m->w[f->from_lane], f->from_ts))
+        if (f->from_lane >= m->nlanes || !in_run(&m->w[f->from_lane], f->from_ts) ||
+            !IN(f->from_ts, f->from_ts) || !IN(f->to_ts, f->to_ts))
             continue;
         it[k++] = (item){f->from_ts, f->from_lane, K_FLOW_S, (uint32_t)i};
         it[k++] = (item){f->to_ts, f->to_lane, K_FLOW_F, (uint32_t)i};
     }
+#undef IN
     qsort(it, k, sizeof(*it), item_cmp);
 
     unsigned pid = m->trace->hdr.pid ? m->trace->hdr.pid : 1;

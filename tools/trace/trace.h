@@ -162,6 +162,8 @@ const wt_task *wt_model_task(const wt_model *m, uint64_t id); /* NULL if never s
 /* ---- outputs: 0, or -errno when writing failed ---- */
 int wt_summary(const wt_model *m, FILE *out);
 int wt_perfetto(const wt_model *m, FILE *out);
+/* Only what overlaps [from, to] (ns from the trace's first event); timestamps unchanged. */
+int wt_perfetto_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to);
 int wt_svg(const wt_model *m, FILE *out);
 /* The window [from, to] in ns from the trace's first event; outside the trace: all of it. */
 int wt_svg_window(const wt_model *m, FILE *out, uint64_t from, uint64_t to);
