@@ -116,12 +116,14 @@ static void *wake_main(void *arg)
 {
     (void)arg;
     for (int k = 0; k < NKINDS; k++) {
-        weft_chan *a = new_kind(k), *b = new_kind(k), *full = weft_chan_new(sizeof(int), 1);
+        /* full: a bounded channel of the same kind (the ring for the unbounded one) */
+        weft_chan *a = new_kind(k), *b = new_kind(k), *full = new_kind(k == 2 ? 0 : k);
         WT_NONNULL(a);
         WT_NONNULL(b);
         WT_NONNULL(full);
-        int v = 1;
-        WT_OK(weft_chan_send(full, &v));
+        int v = 1, nfull = 0;
+        while (weft_chan_try_send(full, &v) == 0)
+            nfull++;
         /* A receive case woken by a send from another task. */
         int x = -1, y = -1, s = 99;
         weft_select_case cs[] = {WEFT_RECV(a, &x), WEFT_RECV(b, &y), WEFT_SEND(full, &s)};
@@ -142,8 +144,13 @@ static void *wake_main(void *arg)
         WT_OK(weft_join(t, &r));
         WT_OK((intptr_t)r);
         WT_EQ(l.got, 1);
-        WT_OK(weft_chan_recv(full, &v));
-        WT_EQ(v, 99);
+        int seen99 = 0;
+        for (int i = 0; i < nfull; i++) {
+            WT_OK(weft_chan_try_recv(full, &v));
+            seen99 += v == 99;
+        }
+        WT_EQ(seen99, 1);
+        WT_EQ(weft_chan_try_recv(full, &v), -EAGAIN);
         WT_EQ(weft_chan_len(a) + weft_chan_len(b), 0);
         weft_chan_free(a);
         weft_chan_free(b);
@@ -210,6 +217,58 @@ static void *closed_main(void *arg)
     return NULL;
 }
 WT_TEST_1_2(closed)
+
+/* ---- one channel in several cases ---------------------------------------------------- */
+
+struct self_match {
+    weft_chan *c;
+    int rc, x, y;
+};
+
+static void *send_and_recv_same(void *arg)
+{
+    struct self_match *m = arg;
+    int v = 11;
+    /* A send and two receives on one channel: the select must never meet itself. */
+    weft_select_case cs[] = {WEFT_SEND(m->c, &v), WEFT_RECV(m->c, &m->x), WEFT_RECV(m->c, &m->y)};
+    m->rc = weft_select(cs, 3, WEFT_SELECT_FOREVER);
+    return NULL;
+}
+
+static void *same_channel_main(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < NKINDS; k++) {
+        struct self_match m = {.c = new_kind(k), .rc = -100, .x = -1, .y = -1};
+        WT_NONNULL(m.c);
+        if (k == 2) { /* unbounded: the send is always ready */
+            WT_OK(weft_join(wt_spawn(send_and_recv_same, &m), NULL));
+            WT_EQ(m.rc, 0);
+            WT_EQ(weft_chan_len(m.c), 1);
+            weft_chan_free(m.c);
+            continue;
+        }
+        int v = 0; /* fill it: the send case must wait, the receive cases are ready */
+        while (weft_chan_try_send(m.c, &v) == 0)
+            ;
+        WT_OK(weft_join(wt_spawn(send_and_recv_same, &m), NULL));
+        WT_TRUE(m.rc == 1 || m.rc == 2);
+        /* Empty: the send case is ready and goes into the channel; the select's own
+         * receive cases (queued on the same channel meanwhile, when it had to wait)
+         * never get its element. */
+        while (weft_chan_try_recv(m.c, &v) == 0)
+            ;
+        m.x = m.y = -1;
+        WT_OK(weft_join(wt_spawn(send_and_recv_same, &m), NULL));
+        WT_EQ(m.rc, 0);
+        WT_EQ(m.x, -1);
+        WT_EQ(m.y, -1);
+        WT_EQ(weft_chan_len(m.c), 1);
+        weft_chan_free(m.c);
+    }
+    return NULL;
+}
+WT_TEST_1_2(same_channel)
 
 /* ---- fairness ------------------------------------------------------------------------------ */
 
@@ -392,7 +451,7 @@ int main(void)
         cmocka_unit_test(test_wake),              cmocka_unit_test(test_closed),
         cmocka_unit_test(test_fairness),          cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_plain_thread),      cmocka_unit_test(test_plain_thread_many),
-        cmocka_unit_test(test_storm),
+        cmocka_unit_test(test_same_channel),      cmocka_unit_test(test_storm),
         cmocka_unit_test(test_storm_4),
     };
     return WT_RUN_GROUP(tests);
