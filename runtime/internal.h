@@ -216,7 +216,7 @@ typedef struct weft__waiter {
     struct weft__waiter *prev;
     weft__selgrp *sel; /* NULL for a plain waiter */
     unsigned idx;      /* select record: its case index */
-    bool queued;       /* select record: still in its channel's queue (under its lock) */
+    bool queued;       /* channels: still in the queue (under its lock); popped = claimed */
 } weft__waiter;
 
 /* A select waiting on several channels at once (sync/select.c). `state` says who owns
@@ -237,6 +237,10 @@ void weft__waiter_fire(weft__waiter *w, int res);
  * its list (under its lock) on an interruption, re-checking fired there. Plain threads
  * wait on the futex and are never interrupted. */
 int weft__waiter_wait(weft__waiter *w);
+/* For a waiter that was interrupted but found itself already popped (claimed) by a waker
+ * that has not fired it yet: waits out the few instructions until the fire and returns
+ * w->res. Without this the waker would write into a stack frame already gone. */
+int weft__waiter_await_fire(weft__waiter *w);
 
 /* One waiter for many tasks (weft_gather): each finishing task decrements pending; the
  * one that reaches zero fires w. */

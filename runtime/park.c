@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -144,6 +145,19 @@ int weft__waiter_wait(weft__waiter *w)
     if (armed)
         weft__timer_disarm(t);
     return rc;
+}
+
+int weft__waiter_await_fire(weft__waiter *w)
+{
+    unsigned spins = 0;
+    /* acquire: pairs with the fire's release store, as in weft__waiter_wait */
+    while (!atomic_load_explicit(&w->fired, memory_order_acquire)) {
+        if (++spins < 1000)
+            __builtin_ia32_pause();
+        else
+            sched_yield(); /* the waker's thread was preempted between pop and fire */
+    }
+    return w->res;
 }
 
 void weft__waitq_push(weft__waitq *q, weft__waiter *w)

@@ -209,20 +209,28 @@ static int lrecv_locked(weft_chan *c, void *elem, weft__waiter **wake)
  * completed anyway, else rc. n is NULL for locked channels (never told RETRY). */
 static int leave(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n, weft__waiter *w, int rc)
 {
-    weft__waiter *pass = NULL;
     weft__spin_lock(&c->lock);
-    if (!atomic_load(&w->fired)) {
+    if (w->queued) {
         weft__waitq_remove(q, w);
+        w->queued = false;
         if (n)
             weft__count_down(n);
-    } else if (w->res == RETRY && n) {
-        pass = weft__pop_live(q, n);
+        weft__spin_unlock(&c->lock);
+        return rc;
     }
     weft__spin_unlock(&c->lock);
-    if (pass)
-        weft__fire(pass, RETRY);
-    if (atomic_load(&w->fired) && w->res != RETRY)
-        return w->res;
+    /* Popped: a waker claimed us and fires us, perhaps not yet (it fires after its
+     * unlock). Wait for that so it never writes into a frame we have left. */
+    int res = weft__waiter_await_fire(w);
+    if (res != RETRY)
+        return res; /* handed an element (or an error): the operation stands */
+    if (n) {
+        weft__spin_lock(&c->lock);
+        weft__waiter *pass = weft__pop_live(q, n);
+        weft__spin_unlock(&c->lock);
+        if (pass)
+            weft__fire(pass, RETRY);
+    }
     return rc;
 }
 
@@ -242,6 +250,7 @@ static int locked_op(weft_chan *c, bool send, void *elem, weft_task *self, bool 
     weft__waiter w = {.task = self, .elem = elem};
     weft__waitq *q = send ? &c->sendq : &c->recvq;
     weft__waitq_push(q, &w);
+    w.queued = true;
     weft__spin_unlock(&c->lock);
     weft__trace_waiter(&w, WEFT_TR_CHAN);
     rc = weft__waiter_wait(&w);
@@ -329,6 +338,7 @@ static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
     weft__waiter w = {.task = self, .elem = elem};
     weft__spin_lock(&c->lock);
     weft__waitq_push(sd->q, &w);
+    w.queued = true;
     atomic_fetch_add(sd->n, 1);
     int rc = sd->op(c, elem);
     if (rc != -EAGAIN) {

@@ -104,11 +104,11 @@ static inline weft__waiter *weft__pop_live(weft__waitq *q, _Atomic uint32_t *n)
 {
     weft__waiter *w;
     while ((w = weft__waitq_pop(q))) {
+        w->queued = false; /* claimed: an interrupted owner waits for our fire */
         if (n)
             weft__count_down(n);
         if (WEFT_LIKELY(!w->sel))
             return w;
-        w->queued = false;
         if (weft__sel_claim(w))
             return w;
     }

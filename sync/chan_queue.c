@@ -33,6 +33,8 @@ void weft__chan_wake_joiners(weft_chan *c)
         all = c->joinq;
         c->joinq = (weft__waitq){0};
         atomic_store(&c->njoinw, 0);
+        for (w = all.head; w; w = w->next)
+            w->queued = false; /* claimed: fired below, after the unlock */
     }
     weft__spin_unlock(&c->lock);
     while ((w = weft__waitq_pop(&all)))
@@ -69,6 +71,7 @@ int weft_chan_join(weft_chan *c)
     weft__waiter w = {.task = self};
     weft__spin_lock(&c->lock);
     weft__waitq_push(&c->joinq, &w);
+    w.queued = true;
     atomic_fetch_add(&c->njoinw, 1);
     if (unfinished(c) == 0) {
         weft__waitq_remove(&c->joinq, &w);
@@ -82,11 +85,14 @@ int weft_chan_join(weft_chan *c)
     if (!rc)
         return 0;
     weft__spin_lock(&c->lock);
-    bool fired = atomic_load(&w.fired);
-    if (!fired) {
+    bool queued = w.queued;
+    if (queued) {
         weft__waitq_remove(&c->joinq, &w);
         weft__count_down(&c->njoinw);
     }
     weft__spin_unlock(&c->lock);
-    return fired ? 0 : rc;
+    if (queued)
+        return rc;
+    weft__waiter_await_fire(&w); /* claimed by a waker that fires after its unlock */
+    return 0;
 }
