@@ -97,6 +97,10 @@ static void *gen_entry(void *arg)
 {
     weft_gen *g = arg;
     weft_task *self = weft__task_self();
+    /* Diagnostics (WEFT_DEBUG's slow-task report, stack overflows, traces) name a task
+     * by its fn, which task_entry has already called: name the generator's body
+     * instead of this wrapper. Never called through this pointer. */
+    __atomic_store_n(&self->fn, (weft_fn)(void (*)(void))g->fn, __ATOMIC_RELAXED);
     int rc = wait_request(g, self, NULL);
     if (rc == 0)
         rc = g->fn(g, g->arg);
@@ -255,6 +259,8 @@ int weft_gen_close(weft_gen *g)
     if (!g)
         return -EINVAL;
     weft_task *gt = g->task;
+    if (weft__task_self() == gt)
+        return -EDEADLK; /* the generator closing itself: return from fn instead */
     atomic_store(&g->closing, true); /* seq_cst: step 6 */
     if (atomic_load(&g->phase) == P_REQ)
         weft_cancel(gt); /* busy producing a value nobody waits for: interrupt it */

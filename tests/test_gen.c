@@ -340,6 +340,7 @@ static int self_next(weft_gen *g, void *arg)
     (void)arg;
     void *v;
     WT_EQ(weft_gen_next(g, &v), -EDEADLK);
+    WT_EQ(weft_gen_close(g), -EDEADLK);
     weft_fail(-EPROTO);
     return 0;
 }

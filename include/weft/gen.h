@@ -72,7 +72,8 @@ WEFT_API int weft_gen_yield(weft_gen *g, void *value);
  * its current suspension returns -ECANCELED. Returns 0, or the generator's failure
  * status (other than -ECANCELED), or -ECANCELED / -ETIMEDOUT when the caller was
  * interrupted while waiting (the generator is then cancelled and still joined, and g is
- * freed all the same). NULL is -EINVAL. */
+ * freed all the same). NULL is -EINVAL; -EDEADLK (nothing done) when called by the
+ * generator itself. */
 WEFT_API int weft_gen_close(weft_gen *g);
 
 /* Async comprehension, [v async for v in g]: takes every value of g into a malloc'ed
