@@ -61,8 +61,7 @@ static void stall_backtrace(int sig)
     int saved = errno;
     weft__worker *w = weft__worker_self();
     int want = atomic_load_explicit(&bt_want, memory_order_relaxed);
-    if (w && want == (int)w->index &&
-        atomic_compare_exchange_strong(&bt_want, &want, -1)) {
+    if (w && want == (int)w->index && atomic_compare_exchange_strong(&bt_want, &want, -1)) {
         void *pc[64];
         int n = backtrace(pc, 64);
         char hdr[96];

@@ -148,8 +148,8 @@ void weft__trace_wake(weft_task *t)
     }
     weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
     unsigned src = w->tr_wake_src ? w->tr_wake_src : WEFT_TW_TASK;
-    weft__trace_ev(WEFT_EV_WAKE, src, w->index, t->tid,
-                   src == WEFT_TW_TASK && cur ? cur->tid : 0, 0);
+    weft__trace_ev(WEFT_EV_WAKE, src, w->index, t->tid, src == WEFT_TW_TASK && cur ? cur->tid : 0,
+                   0);
 }
 
 void weft__trace_stall(unsigned worker, weft_task *t, uint64_t ns)

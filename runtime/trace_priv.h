@@ -95,9 +95,9 @@ typedef struct tr_state {
     tr_buf *bufs;
     weft__spin outside_lock; /* the plain threads' buffer */
     uint32_t nworkers;
-    uint64_t raw0;        /* weft__clock_raw() at timestamp 0 */
+    uint64_t raw0; /* weft__clock_raw() at timestamp 0 */
     uint64_t start_mono_ns, start_unix_ns;
-    tr_chunk *all;        /* every chunk allocated (all_next), for teardown */
+    tr_chunk *all;           /* every chunk allocated (all_next), for teardown */
     size_t nall, max_chunks; /* allocated, and the cap (the writer allocates more) */
     pthread_t writer;
     _Atomic uint32_t wake; /* futex: the writer sleeps on 0 */

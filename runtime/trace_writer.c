@@ -10,14 +10,14 @@
 
 /* Writer-private state (only the writer thread touches it). */
 static struct {
-    double npt;         /* ns per raw tick, refreshed every pass */
-    uint64_t *last_ts;  /* per buffer: timestamps never go backwards within a worker */
-    tr_chunk *free;     /* chunks to hand out */
+    double npt;                 /* ns per raw tick, refreshed every pass */
+    uint64_t *last_ts;          /* per buffer: timestamps never go backwards within a worker */
+    tr_chunk *free;             /* chunks to hand out */
     tr_chunk *kept, *kept_tail; /* flight mode: FIFO of converted chunks, oldest first */
     size_t nkept;
-    uint64_t *syms;     /* open-addressing set of function addresses seen */
+    uint64_t *syms; /* open-addressing set of function addresses seen */
     size_t nsyms, cap;
-    int err;            /* first write error (normal mode) */
+    int err; /* first write error (normal mode) */
 } wr;
 
 void weft__trace_writer_kick(void)

@@ -46,7 +46,8 @@ static char *run_child(const char *debug, int *status)
 {
     char setting[64];
     snprintf(setting, sizeof setting, "WEFT_DEBUG=%s", debug ? debug : "");
-    const char *env[] = {debug ? setting : "WEFT_DEBUG", debug && strcmp(debug, "1") == 0 ? "WEFT_SLOW_MS=50" : "WEFT_SLOW_MS",
+    const char *env[] = {debug ? setting : "WEFT_DEBUG",
+                         debug && strcmp(debug, "1") == 0 ? "WEFT_SLOW_MS=50" : "WEFT_SLOW_MS",
                          NULL};
     return wt_run_child("--child", env, status);
 }

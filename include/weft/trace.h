@@ -42,11 +42,11 @@ WEFT_API bool weft_trace_enabled(void);
  * io_uring, search_ns looking for work to steal, busy_ns the rest (running tasks,
  * polling I/O and timers). The schedule latency is sampled (about one wake-up in 16). */
 typedef struct weft_worker_stats {
-    uint64_t tasks_run;    /* task resumptions (a task that suspends 3 times counts 4) */
-    uint64_t spawned;      /* tasks spawned by tasks running on this worker */
-    uint64_t steals_in;    /* tasks this worker stole from others */
-    uint64_t steals_out;   /* tasks others stole from this worker */
-    uint64_t parks;        /* times it went to sleep */
+    uint64_t tasks_run;  /* task resumptions (a task that suspends 3 times counts 4) */
+    uint64_t spawned;    /* tasks spawned by tasks running on this worker */
+    uint64_t steals_in;  /* tasks this worker stole from others */
+    uint64_t steals_out; /* tasks others stole from this worker */
+    uint64_t parks;      /* times it went to sleep */
     uint64_t busy_ns;
     uint64_t idle_ns;
     uint64_t search_ns;
