@@ -22,7 +22,11 @@
 
 extern bool weft__trace_on;
 
+#if defined(WEFT_NO_TRACE_HOOKS) /* -DWEFT_TRACE_HOOKS=OFF: to measure what the hooks cost */
+#define WEFT_TRACE_ON() 0
+#else
 #define WEFT_TRACE_ON() WEFT_UNLIKELY(__atomic_load_n(&weft__trace_on, __ATOMIC_RELAXED))
+#endif
 
 /* Records one event into the calling thread's buffer (a worker's own, or the shared
  * one of plain threads). Never blocks; drops and counts the event when no buffer is free. */
@@ -93,6 +97,11 @@ double weft__clock_ns_per_tick_quick(void);
 
 /* ---- metrics (stats.c) --------------------------------------------------------------- */
 enum { WEFT_LAT_SAMPLE = 16 };
+#if defined(WEFT_NO_TRACE_HOOKS)
+#define WEFT_LAT_SAMPLING 0
+#else
+#define WEFT_LAT_SAMPLING 1
+#endif
 /* t started running on w; it was woken at t->wake_tsc (sampled). */
 void weft__stats_latency(weft__worker *w, weft_task *t);
 

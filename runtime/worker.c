@@ -229,7 +229,7 @@ static void run_task(weft__worker *w, weft_task *t)
         return;
     }
     t->w = w;
-    if (WEFT_UNLIKELY(t->wake_tsc))
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(t->wake_tsc))
         weft__stats_latency(w, t);
     if (WEFT_TRACE_ON())
         weft__trace_run_start(w, t);
@@ -292,7 +292,7 @@ void weft__schedule(weft_task *t, bool lifo)
         return;
     }
     /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
-    if (WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
         t->wake_tsc = weft__clock_raw();
     if (lifo) {
         /* The woken task runs next; the one it displaces goes to the queue, where

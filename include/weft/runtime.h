@@ -26,7 +26,9 @@ typedef struct weft_config {
  * after it returned.
  * Environment: WEFT_WORKERS overrides cfg->workers when that is 0; WEFT_DEBUG=1 lists
  * tasks never joined nor detached when weft_run returns and warns about tasks that
- * run longer than WEFT_SLOW_MS (default 100) without suspending. WEFT_SPIN_US (default 50)
+ * run longer than WEFT_SLOW_MS (default 100) without suspending; setting WEFT_SLOW_MS
+ * alone turns that warning on too, with a backtrace of the stuck worker (weft/trace.h).
+ * WEFT_TRACE=FILE (or cfg->trace_path) records a trace (weft/trace.h). WEFT_SPIN_US (default 50)
  * is how long a worker out of work keeps looking (stealing, polling its ring) before
  * it sleeps; 0 parks at once, which saves CPU when the machine is shared. */
 WEFT_API int weft_run(const weft_config *cfg, weft_fn main, void *arg, void **result);
