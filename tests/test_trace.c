@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +147,13 @@ void *trace_spinner(void *arg)
     return NULL;
 }
 
+/* Static: not in the dynamic symbol table even with -rdynamic, so its name must come
+ * from the ELF .symtab fallback (runtime/trace_sym.c). */
+static __attribute__((noinline)) void *hidden_task(void *arg)
+{
+    return arg;
+}
+
 void *trace_locker(void *arg)
 {
     weft_mutex *m = arg;
@@ -176,6 +184,7 @@ static void *traced_main(void *arg)
     WT_OK(weft_sleep(2 * WT_MS));
     weft_mutex_unlock(&m);
     WT_OK(weft_join(locker, NULL));
+    WT_OK(weft_join(wt_spawn(hidden_task, NULL), NULL));
     weft_task *kids[CHILDREN];
     for (int i = 0; i < CHILDREN; i++)
         kids[i] = wt_spawn(trace_child, sh);
@@ -233,7 +242,7 @@ static void test_every_event(void **state)
             fail_msg("no event of kind %u in the trace", k);
 
     uint64_t main_id = 0;
-    size_t children = 0, spinners = 0;
+    size_t children = 0, spinners = 0, hidden = 0;
     for (size_t i = 0; i < t.n; i++) {
         const char *name = sym_name(&t, t.ev[i].c);
         if (t.ev[i].type == WEFT_EV_SPAWN && name && strcmp(name, "main_wrapper") == 0)
@@ -254,8 +263,9 @@ static void test_every_event(void **state)
         } else if (strcmp(name, "trace_child") == 0) {
             WT_EQ(e->b, main_id);
             children++;
-        } else if (strcmp(name, "trace_locker") == 0) {
+        } else if (strcmp(name, "trace_locker") == 0 || strcmp(name, "hidden_task") == 0) {
             WT_EQ(e->b, main_id);
+            hidden += strcmp(name, "hidden_task") == 0;
         } else if (strcmp(name, "trace_spinner") == 0) {
             WT_EQ(e->b, main_id);
             spinners++;
@@ -263,6 +273,7 @@ static void test_every_event(void **state)
     }
     WT_NE(main_id, 0);
     WT_EQ(children, CHILDREN);
+    WT_EQ(hidden, 1);               /* named through the ELF symbol table */
     WT_EQ(spinners, SPINNERS + 40); /* + steal_rounds */
     /* Task ids are unique. */
     for (size_t i = 0; i < t.n; i++)
@@ -366,21 +377,34 @@ static void *flight_main(void *arg)
     WT_TRUE(weft_trace_enabled());
     WT_EQ(weft_trace_dump(""), -EINVAL);
     WT_OK(weft_trace_dump(dump));
+    /* SIGUSR2 dumps to the WEFT_TRACE file (here cfg.trace_path): the handler only
+     * kicks the writer thread, so wait for the file. */
+    const char *tpath = dump + strlen(dump) + 1;
+    WT_OK(raise(SIGUSR2));
+    for (int i = 0; i < 5000 && access(tpath, F_OK) != 0; i++)
+        WT_OK(weft_sleep(1 * WT_MS));
+    WT_OK(access(tpath, F_OK));
     return NULL;
 }
 
 static void test_flight_dump(void **state)
 {
     (void)state;
-    char tpath[300], dump[300];
-    snprintf(tpath, sizeof tpath, "%s/flight.trace", tmpdir);
-    snprintf(dump, sizeof dump, "%s/dump.trace", tmpdir);
+    /* flight_main's argument: the dump path, then the trace path after its NUL. */
+    char dump[600];
+    int n = snprintf(dump, 300, "%s/dump.trace", tmpdir);
+    char *tpath = dump + n + 1;
+    snprintf(tpath, 290, "%s/flight.trace", tmpdir);
     setenv("WEFT_TRACE_FLIGHT", "1", 1);
     weft_config cfg = {.workers = 2, .trace_path = tpath};
     wt_run_cfg(&cfg, flight_main, dump);
     unsetenv("WEFT_TRACE_FLIGHT");
-    WT_EQ(access(tpath, F_OK), -1); /* a flight recorder writes only when asked */
     trace t;
+    trace_read(tpath, &t); /* the signal's dump */
+    WT_EQ(t.h.flags & WEFT_TRACE_F_FLIGHT, WEFT_TRACE_F_FLIGHT);
+    WT_GT(t.n, 0);
+    trace_free(&t);
+    unlink(tpath);
     trace_read(dump, &t);
     WT_EQ(t.h.flags & WEFT_TRACE_F_FLIGHT, WEFT_TRACE_F_FLIGHT);
     WT_FALSE(t.has_end);
