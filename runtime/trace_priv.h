@@ -77,9 +77,8 @@ static inline uint32_t tr_ring_len(tr_ring *r)
 typedef struct tr_buf {
     /* Owner side. */
     tr_chunk *cur_own;
-    uint32_t n;       /* events in cur_own */
-    uint64_t drops;   /* events dropped; read by the writer after the owner stopped */
-    uint64_t written; /* events recorded */
+    uint32_t n;     /* events in cur_own */
+    uint64_t drops; /* events dropped; read by the writer after the owner stopped */
     _Atomic(tr_chunk *) cur WEFT_ALIGNED; /* cur_own, for the flight dump (release) */
     uint16_t worker;
     tr_ring full; /* owner → writer */

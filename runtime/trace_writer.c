@@ -17,7 +17,8 @@ static struct {
     size_t nkept;
     uint64_t *syms; /* open-addressing set of function addresses seen */
     size_t nsyms, cap;
-    int err; /* first write error (normal mode) */
+    int err;           /* first write error (normal mode) */
+    uint64_t nwritten; /* events written to the file */
 } wr;
 
 void weft__trace_writer_kick(void)
@@ -165,6 +166,7 @@ static void drain(void)
             convert(i, c->ev, n, wr.last_ts);
             if (!s->flight) {
                 write_events(s->f, c->worker, c->ev, n);
+                wr.nwritten += n;
                 chunk_push(&wr.free, c);
                 continue;
             }
@@ -367,11 +369,10 @@ void *weft__trace_writer_main(void *arg)
             break;
     }
     if (s->f) {
-        uint64_t written = 0, dropped = 0;
-        for (unsigned i = 0; i < s->nbufs; i++) {
-            written += s->bufs[i].written;
+        uint64_t dropped = 0;
+        for (unsigned i = 0; i < s->nbufs; i++)
             dropped += s->bufs[i].drops;
-        }
+        uint64_t written = wr.nwritten;
         weft_trace_rec_header h = {WEFT_TRACE_REC_END, sizeof h + 16, 0, 0, 0};
         put(s->f, &h, sizeof h);
         put(s->f, &written, sizeof written);
