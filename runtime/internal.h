@@ -421,13 +421,13 @@ void weft__schedule(weft_task *t, bool lifo);
 /* Switches the running task out to its worker's scheduler with the given reason. */
 void weft__switch_out(weft_task *t, int reason);
 
-/* Direct hand-off between tasks (worker.c has the protocol): the running task `self`
- * switches straight into `to` on its own worker, without the run queues. `to` must be
- * owned by the caller: taken with weft__task_acquire, or lent to self (self->lender).
- * park_self: self parks as it leaves (the next code to run completes its park), as if
- * it had called weft__park; otherwise self is lent to `to` (to->lender = self) and
- * stays suspended until `to` switches back to it or leaves for the scheduler. */
-void weft__switch_direct(weft_task *self, weft_task *to, bool park_self);
+/* Direct hand-off between tasks: weft__switch_direct(self, to, park_self), inline in
+ * runtime/handoff.h with its protocol. The running task `self` switches straight into
+ * `to` on its own worker, without the run queues. `to` must be owned by the caller:
+ * taken with weft__task_acquire, or lent to self (self->lender). park_self: self parks
+ * as it leaves (the next code to run completes its park), as if it had called
+ * weft__park; otherwise self is lent to `to` (to->lender = self) and stays suspended
+ * until `to` switches back to it or leaves for the scheduler (run_task then parks it). */
 /* PARKED → ACTIVE, the right a waker gets, but the caller runs t itself (with
  * weft__switch_direct) or queues it (weft__schedule). False when t was not parked. */
 static inline bool weft__task_acquire(weft_task *t)

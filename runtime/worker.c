@@ -16,6 +16,7 @@
  *  6. idle.c: search (steal half of a random victim's queue, spinning briefly), then
  *     park in the io_uring.
  */
+#include "runtime/handoff.h"
 #include "runtime/internal.h"
 
 #include <errno.h>
@@ -84,13 +85,9 @@ void weft__san_task_destroyed(weft_task *t)
 
 /* ---- switching -------------------------------------------------------------------- */
 
-/* The xfer value of a direct switch whose switcher parks as it leaves (below). The
- * scheduler passes the task itself, an aligned pointer. */
-#define XFER_PARK ((uintptr_t)1)
-
-/* Publish-after-switch for a task that left by a direct switch (step 2 below): runs in
- * the task that was switched to, once p's context is saved. */
-static void park_finish(weft_task *p)
+/* Publish-after-switch for a task that left by a direct switch (handoff.h step 2):
+ * runs in the task that was switched to, once p's context is saved. */
+void weft__park_finish(weft_task *p)
 {
     int s = WEFT_TS_ACTIVE;
     /* acq_rel CAS: publishes p's saved context to whoever takes it from PARKED */
@@ -130,71 +127,12 @@ void weft__switch_out(weft_task *t, int reason)
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(t->asan_fake, NULL, NULL);
 #endif
-    if (WEFT_UNLIKELY((uintptr_t)x & XFER_PARK))
-        park_finish((weft_task *)((uintptr_t)x & ~XFER_PARK));
+    if (WEFT_UNLIKELY((uintptr_t)x & WEFT_XFER_PARK))
+        weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
 }
 
-/* ---- direct hand-off between tasks -------------------------------------------------
- *
- * A generator and its consumer hand each value over by switching straight from one
- * task's stack to the other's, without the run queues (sync/gen.c). The protocol keeps
- * park.c's rules:
- *  1. The switcher owns the target: it won PARKED → ACTIVE (weft__task_acquire), the
- *     right any waker gets, and runs the task at once on its own worker instead of
- *     queuing it; or the target is lent to it (step 3) and nobody else may resume it.
- *  2. park_self: the switcher parks as it leaves, publishing after the switch. Its state
- *     stays ACTIVE until the switch has saved its context; the code that runs next, in
- *     the target on the same worker (the xfer value says so), then moves it
- *     ACTIVE → PARKED, or, when a wake-up came meanwhile (NOTIFIED), makes it ACTIVE and
- *     queues it: the target plays the scheduler's part of park.c step 3. One CAS, not
- *     weft__park's two: the permit check moves after the switch.
- *  3. !park_self: the switcher is lent to the target (to->lender): suspended, ACTIVE, so
- *     wakers only leave it a permit and nobody can queue it. The target switches back to
- *     it directly (no atomic at all), or, when the target leaves for the scheduler
- *     (parks, yields, returns), run_task parks every lender in the chain as in step 2,
- *     so a wake-up or a cancel then reaches them as usual.
- *  4. The worker sees what a scheduler switch would show: current, to->w, the tick
- *     the monitor watches (a hand-off is progress), errno per task, the trace's
- *     RUN_STOP/RUN_START pair, and the ASan/TSan fiber annotations of the new stack.
- *  5. At most WEFT_DIRECT_MAX direct switches in a row (weft__direct_ok): then a
- *     hand-off goes through the run queue, so a busy pair cannot starve the worker's
- *     other tasks, timers and I/O.
- */
-
-void weft__switch_direct(weft_task *self, weft_task *to, bool park_self)
-{
-    weft__worker *w = self->w;
-    WEFT_ASSERT(to->stack && to != self);
-    w->direct_streak++;
-    if (WEFT_TRACE_ON()) {
-        /* what run_task records around a scheduler switch: self stops, to runs */
-        weft__trace_run_stop(w, self, WEFT_SW_PARK);
-        weft__trace_run_start(w, to);
-    }
-    to->w = w;
-    atomic_store_explicit(&w->current, to, memory_order_relaxed);
-    atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    int *e = &errno; /* this thread's, used before the switch only */
-    self->saved_errno = *e;
-    *e = to->saved_errno;
-    if (!park_self)
-        to->lender = self;
-#if defined(WEFT_ASAN)
-    __sanitizer_start_switch_fiber(&self->asan_fake, to->stack->lo, weft__stack_size());
-#endif
-#if defined(WEFT_TSAN)
-    __tsan_switch_to_fiber(to->tsan_fiber, 0);
-#endif
-    void *x = weft__ctx_switch(&self->sp, to->sp,
-                               park_self ? (void *)((uintptr_t)self | XFER_PARK) : NULL);
-    /* Resumed by the scheduler or by another direct switch, perhaps elsewhere. */
-#if defined(WEFT_ASAN)
-    __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
-#endif
-    if ((uintptr_t)x & XFER_PARK)
-        park_finish((weft_task *)((uintptr_t)x & ~XFER_PARK));
-}
+/* ---- direct hand-off between tasks: the protocol and weft__switch_direct are in
+ * runtime/handoff.h (inline: one frame less on both sides of every hand-off). */
 
 /* Step 3: the borrower t left for the scheduler; park the tasks lent along its chain. */
 static void lenders_release(weft_task *t)
@@ -204,7 +142,7 @@ static void lenders_release(weft_task *t)
     while (l) {
         weft_task *next = l->lender; /* read before park_finish publishes l */
         l->lender = NULL;
-        park_finish(l);
+        weft__park_finish(l);
         l = next;
     }
 }

@@ -31,6 +31,7 @@
  *  6. Close sets `closing` (seq_cst) and wakes G (a cancel if G is busy producing), then
  *     joins it. G checks `closing` before every wait and after every wake-up.
  */
+#include "runtime/handoff.h"
 #include "runtime/internal.h"
 
 #include <errno.h>
@@ -59,15 +60,17 @@ static inline __attribute__((always_inline)) int wait_request(weft_gen *g, weft_
     bool armed = false;
     int rc;
     if (to) {
-        /* Drop a stale permit, then re-check what a waker could have signalled: closing
-         * cannot change while we own the consumer, so only our own interruption. */
+        /* Drop a stale permit, then re-check everything a waker could have announced
+         * with it: the consumer may have taken the value early (a spurious wake-up saw
+         * VALUE) and already asked for the next one before we took it over, so REQ can
+         * be set here. Parking then would lose that request. Otherwise hand over. */
         weft__permit_drop(self);
-        rc = weft__interrupted(self);
-        if (rc) {
-            weft__schedule(to, true); /* the consumer finds the value */
-            return rc;
-        }
-        weft__switch_direct(self, to, true);
+        if (!atomic_load(&g->closing) &&
+            atomic_load_explicit(&g->phase, memory_order_acquire) != P_REQ &&
+            !weft__interrupted(self))
+            weft__switch_direct(self, to, true);
+        else
+            weft__schedule(to, true); /* it re-checks and finds what it waits for */
     }
     for (;;) {
         /* seq_cst: step 6, against close's store then unpark */
