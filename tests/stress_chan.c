@@ -38,9 +38,25 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void *consumer(void *arg)
+/* Checks and records one received message: 0, or -1 for a duplicate or an element out
+ * of its producer's order (counted in dup_or_order_errors). */
+static int take(const struct msg *m, int64_t *last)
 {
-    (void)arg;
+    if (m->producer >= PRODUCERS || m->seq >= per_producer ||
+        (int64_t)m->seq <= last[m->producer] ||
+        atomic_exchange_explicit(&seen[(size_t)m->producer * per_producer + m->seq], 1,
+                                 memory_order_relaxed) != 0) {
+        atomic_fetch_add(&dup_or_order_errors, 1);
+        return -1;
+    }
+    last[m->producer] = m->seq;
+    return 0;
+}
+
+/* Receives until the channel is closed and drained (or, with `cancellable`, until the
+ * task is cancelled), adding what it took to sum and count. */
+static void consume(bool cancellable)
+{
     int64_t last[PRODUCERS];
     for (int p = 0; p < PRODUCERS; p++)
         last[p] = -1;
@@ -48,20 +64,21 @@ static void *consumer(void *arg)
     struct msg m;
     int rc;
     while ((rc = weft_chan_recv(chan, &m)) == 0) {
-        if (m.producer >= PRODUCERS || m.seq >= per_producer ||
-            (int64_t)m.seq <= last[m.producer] ||
-            atomic_exchange_explicit(&seen[(size_t)m.producer * per_producer + m.seq], 1,
-                                     memory_order_relaxed) != 0) {
-            atomic_fetch_add(&dup_or_order_errors, 1);
-            continue;
+        if (take(&m, last) == 0) {
+            my_sum += m.seq;
+            my_count++;
         }
-        last[m.producer] = m.seq;
-        my_sum += m.seq;
-        my_count++;
     }
-    WT_EQ(rc, -EPIPE);
+    if (!(cancellable && rc == -ECANCELED))
+        WT_EQ(rc, -EPIPE);
     atomic_fetch_add(&sum, my_sum);
     atomic_fetch_add(&count, my_count);
+}
+
+static void *consumer(void *arg)
+{
+    (void)arg;
+    consume(false);
     return NULL;
 }
 
@@ -141,25 +158,7 @@ static void *storm_producer(void *arg)
 static void *storm_consumer(void *arg)
 {
     (void)arg;
-    int64_t last[PRODUCERS];
-    for (int p = 0; p < PRODUCERS; p++)
-        last[p] = -1;
-    struct msg m;
-    int rc;
-    while ((rc = weft_chan_recv(chan, &m)) == 0) {
-        if (m.producer >= PRODUCERS || m.seq >= per_producer ||
-            (int64_t)m.seq <= last[m.producer] ||
-            atomic_exchange_explicit(&seen[(size_t)m.producer * per_producer + m.seq], 1,
-                                     memory_order_relaxed) != 0) {
-            atomic_fetch_add(&dup_or_order_errors, 1);
-            continue;
-        }
-        last[m.producer] = m.seq;
-        atomic_fetch_add_explicit(&sum, m.seq, memory_order_relaxed);
-        atomic_fetch_add_explicit(&count, 1, memory_order_relaxed);
-    }
-    if (rc != -EPIPE && rc != -ECANCELED)
-        WT_OK(rc);
+    consume(true);
     return NULL;
 }
 
