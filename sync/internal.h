@@ -67,6 +67,29 @@ static inline int weft__sw_await_fire(weft__sw *sw)
     return sw->w.res;
 }
 
+/* Steps 1-3 for a waiter the caller decided to queue, with `l` held: queues sw on q,
+ * drops l and waits. 0 when a waker handed it what it waited for (also when the wait
+ * was interrupted after the hand-off: step 3's claimed case), l not held. Otherwise the
+ * interruption (-ECANCELED, -ETIMEDOUT), with sw unlinked and l HELD, so the caller can
+ * fix its state word up as if the waiter had never queued, then unlock. */
+static inline int weft__sw_sleep(weft__spin *l, weft__waitq *q, weft__sw *sw)
+{
+    weft__waitq_push(q, &sw->w);
+    weft__spin_unlock(l);
+    weft__trace_waiter(&sw->w, WEFT_TR_LOCK);
+    int rc = weft__waiter_wait(&sw->w);
+    if (rc == 0)
+        return 0;
+    weft__spin_lock(l);
+    if (sw->claimed) {
+        weft__spin_unlock(l);
+        weft__sw_await_fire(sw);
+        return 0;
+    }
+    weft__waitq_remove(q, &sw->w);
+    return rc;
+}
+
 /* Fires every waiter of a private list built from claimed waiters (after unlock). */
 static inline void weft__sw_fire_all(weft__waitq *list, int res)
 {

@@ -124,20 +124,9 @@ static int lock_slow(mutex *x)
             break;
         }
     }
-    weft__waitq_push(&x->q, &sw.w);
-    weft__spin_unlock(&x->lock);
-
-    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
-    int rc = weft__waiter_wait(&sw.w);
-    if (rc == 0)
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
+    if (rc == 0)                                    /* and with the lock held */
         return 0; /* handed over (step 4); the fire's release/acquire orders the data */
-    weft__spin_lock(&x->lock); /* step 5 */
-    if (sw.claimed) {
-        weft__spin_unlock(&x->lock);
-        weft__sw_await_fire(&sw);
-        return 0;
-    }
-    weft__waitq_remove(&x->q, &sw.w);
     if (!x->q.head) /* step 3: CONTENDED is stable here */
         atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
     weft__spin_unlock(&x->lock);

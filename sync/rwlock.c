@@ -108,21 +108,10 @@ static int lock_slow(rwlock *x, int kind)
             break;
         }
     }
-    weft__waitq_push(&x->q, &sw.w);
-    weft__spin_unlock(&x->lock);
-
-    weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
-    int rc = weft__waiter_wait(&sw.w);
-    if (rc == 0)
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
+    if (rc == 0)                                    /* and with the lock held */
         return 0;
     weft__waitq fire = {0};
-    weft__spin_lock(&x->lock); /* step 5 */
-    if (sw.claimed) {
-        weft__spin_unlock(&x->lock);
-        weft__sw_await_fire(&sw);
-        return 0;
-    }
-    weft__waitq_remove(&x->q, &sw.w);
     grant(x, atomic_load_explicit(&x->state, memory_order_relaxed), &fire);
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&fire, 0);
