@@ -82,8 +82,9 @@ int weft_event_wait(weft_event *e)
         weft__spin_unlock(&x->lock);
         return 0;
     }
-    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
-    if (rc == 0)                                    /* and with the lock held */
+    /* Step 5: on an error sw is unlinked and the lock is held */
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
+    if (rc == 0)
         return 0;
     weft__spin_unlock(&x->lock);
     return rc;

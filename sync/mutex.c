@@ -93,9 +93,9 @@ static int lock_slow(mutex *x)
             uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
             if (s == CONTENDED)
                 break;
-            if (s == UNLOCKED && atomic_compare_exchange_weak_explicit(
-                                     &x->state, &s, LOCKED, memory_order_acquire,
-                                     memory_order_relaxed))
+            if (s == UNLOCKED &&
+                atomic_compare_exchange_weak_explicit(&x->state, &s, LOCKED, memory_order_acquire,
+                                                      memory_order_relaxed))
                 return 0;
             __builtin_ia32_pause();
         }
@@ -124,9 +124,10 @@ static int lock_slow(mutex *x)
             break;
         }
     }
-    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
-    if (rc == 0)                                    /* and with the lock held */
-        return 0; /* handed over (step 4); the fire's release/acquire orders the data */
+    /* Step 5: on an error sw is unlinked and the lock is held */
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
+    if (rc == 0)
+        return 0; /* handed over (step 4): the fire's release/acquire orders the data */
     if (!x->q.head) /* step 3: CONTENDED is stable here */
         atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
     weft__spin_unlock(&x->lock);
@@ -141,9 +142,8 @@ int weft__mutex_lock_slow(weft_mutex *m)
     /* The fast path again, for callers without the inline one; a plain load first, so
      * that a contended line is not written to for nothing. */
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-    if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, LOCKED,
-                                                                 memory_order_acquire,
-                                                                 memory_order_relaxed))
+    if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
+                             &x->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
         return 0;
     return lock_slow(x);
 }
@@ -180,9 +180,8 @@ void weft__mutex_unlock_slow(weft_mutex *m)
     }
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     /* release: the critical section's writes before the next holder's acquire */
-    if (s == LOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, UNLOCKED,
-                                                               memory_order_release,
-                                                               memory_order_relaxed))
+    if (s == LOCKED && atomic_compare_exchange_strong_explicit(
+                           &x->state, &s, UNLOCKED, memory_order_release, memory_order_relaxed))
         return;
     if (s == UNLOCKED)
         weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);

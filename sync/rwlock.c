@@ -108,8 +108,9 @@ static int lock_slow(rwlock *x, int kind)
             break;
         }
     }
-    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
-    if (rc == 0)                                    /* and with the lock held */
+    /* Step 5: on an error sw is unlinked and the lock is held */
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
+    if (rc == 0)
         return 0;
     weft__waitq fire = {0};
     grant(x, atomic_load_explicit(&x->state, memory_order_relaxed), &fire);

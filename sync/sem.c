@@ -104,8 +104,9 @@ static int acquire_slow(sem *x)
             break;
         }
     }
-    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 5: on an error, unlinked */
-    if (rc == 0)                                    /* and with the lock held */
+    /* Step 5: on an error sw is unlinked and the lock is held */
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
+    if (rc == 0)
         return 0;
     if (!x->q.head)
         atomic_store_explicit(&x->v, 0, memory_order_relaxed);
@@ -117,9 +118,8 @@ int weft_sem_acquire(weft_sem *s)
 {
     sem *x = S(s);
     int64_t v = atomic_load_explicit(&x->v, memory_order_relaxed);
-    if (WEFT_LIKELY(v > 0) &&
-        atomic_compare_exchange_strong_explicit(&x->v, &v, v - 1, memory_order_acquire,
-                                                memory_order_relaxed))
+    if (WEFT_LIKELY(v > 0) && atomic_compare_exchange_strong_explicit(
+                                  &x->v, &v, v - 1, memory_order_acquire, memory_order_relaxed))
         return 0;
     if (weft_sem_tryacquire(s) == 0)
         return 0;

@@ -93,8 +93,9 @@ int weft_waitgroup_wait(weft_waitgroup *g)
         weft__spin_unlock(&x->lock);
         return 0;
     }
-    int rc = weft__sw_sleep(&x->lock, &x->q, &sw); /* step 3: on an error, unlinked */
-    if (rc == 0)                                    /* and with the lock held */
+    /* Step 3: on an error sw is unlinked and the lock is held */
+    int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
+    if (rc == 0)
         return 0;
     weft__spin_unlock(&x->lock);
     return rc;
