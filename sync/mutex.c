@@ -124,10 +124,11 @@ static int lock_slow(mutex *x)
             break;
         }
     }
-    /* Step 5: on an error sw is unlinked and the lock is held */
+    /* Step 5: on an error sw is unlinked and the lock is held. 0: handed over (step 4),
+     * and the fire's release/acquire orders the data. */
     int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
     if (rc == 0)
-        return 0; /* handed over (step 4): the fire's release/acquire orders the data */
+        return 0;
     if (!x->q.head) /* step 3: CONTENDED is stable here */
         atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
     weft__spin_unlock(&x->lock);
