@@ -263,7 +263,7 @@ int weft_gen_close(weft_gen *g)
         return -EINVAL;
     weft_task *gt = g->task;
     if (weft__task_self() == gt)
-        return -EDEADLK; /* the generator closing itself: return from fn instead */
+        return -EDEADLK;             /* the generator closing itself: return from fn instead */
     atomic_store(&g->closing, true); /* seq_cst: step 6 */
     if (atomic_load(&g->phase) == P_REQ)
         weft_cancel(gt); /* busy producing a value nobody waits for: interrupt it */

@@ -58,9 +58,8 @@ int weft_once_call(weft_once *o, int (*fn)(void *), void *arg)
         if (s == DONE)
             return 0;
         /* acquire: a failed earlier run's effects, for the retry */
-        if (s == NEW && atomic_compare_exchange_strong_explicit(&x->state, &s, RUNNING,
-                                                                memory_order_acquire,
-                                                                memory_order_acquire))
+        if (s == NEW && atomic_compare_exchange_strong_explicit(
+                            &x->state, &s, RUNNING, memory_order_acquire, memory_order_acquire))
             return run(x, fn, arg);
         if (s == DONE)
             return 0;

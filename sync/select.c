@@ -135,8 +135,8 @@ static int select_wait(weft_select_case *cases, size_t n, size_t start, uint64_t
         if (self)
             weft_timeout_enter(&scope, timeout_ns);
         else
-            deadline = timeout_ns < UINT64_MAX - weft_now() ? weft_now() + timeout_ns
-                                                            : UINT64_MAX - 1;
+            deadline =
+                timeout_ns < UINT64_MAX - weft_now() ? weft_now() + timeout_ns : UINT64_MAX - 1;
     }
     int pass = -1, ret;
     for (;;) {
