@@ -108,21 +108,7 @@ mkdir -p "$RESULTS"
 # ---------------------------------------------------------------- helpers
 QUIET_PCT=${QUIET_PCT:-25}
 QUIET_MAX=${QUIET_MAX:-5}
-BUSY=-
-wait_quiet() { # up to QUIET_MAX s until the machine is under QUIET_PCT % busy; sets BUSY
-    local t0=$SECONDS
-    BUSY=$(busy_pct)
-    while ((BUSY >= QUIET_PCT && SECONDS - t0 < QUIET_MAX)); do BUSY=$(busy_pct); done
-}
-busy_pct() { # share of non-idle CPU time over 0.5 s
-    local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
-    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
-    sleep 0.5
-    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
-    local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
-    local idle=$(((i2 + w2) - (i1 + w1)))
-    echo $((100 * busy / (busy + idle + 1)))
-}
+. "$here/machine_load.sh" # busy_pct, wait_quiet, BUSY
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -89,22 +89,7 @@ mkdir -p "$RESULTS"
 } | tee "$RESULTS/versions.txt"
 
 # ---------------------------------------------------------------- machine load
-busy_pct() {
-    local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
-    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
-    sleep 0.5
-    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
-    local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
-    local idle=$(((i2 + w2) - (i1 + w1)))
-    echo $((100 * busy / (busy + idle + 1)))
-}
-BUSY=-
-wait_quiet() {
-    [[ $QUIET == 0 ]] && { BUSY=-; return; }
-    local t0=$SECONDS
-    BUSY=$(busy_pct)
-    while ((BUSY >= QUIET_PCT && SECONDS - t0 < QUIET_MAX)); do BUSY=$(busy_pct); done
-}
+. "$here/machine_load.sh" # busy_pct, wait_quiet, BUSY
 
 # run IMPL ROUND CMD... : one program run, its bench= lines prefixed into $RAW
 run() {
