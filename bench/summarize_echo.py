@@ -17,6 +17,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from summary_fmt import fmt
+
 IMPLS = ("weft", "tokio", "go")
 # (key, label, higher is better)
 METRICS = [
@@ -27,16 +29,6 @@ METRICS = [
     ("cpu_us", "server CPU per message (µs)", False),
 ]
 
-
-def fmt(x):
-    a = abs(x)
-    if a >= 100:
-        return f"{x:,.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
-    if a >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
 
 
 def main():

@@ -19,6 +19,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from summary_fmt import fmt
+
 CASES = {
     "server": ("servers under wrk", ("weft-httpd", "nginx1")),
     "client": ("fetch clients against nginx (worker_processes 1)", ("weft-fetch", "tokio-hyper")),
@@ -33,18 +35,6 @@ METRICS = [
     ("cpu_us_per_req", "client CPU per request (µs)", False),
 ]
 
-
-def fmt(x):
-    a = abs(x)
-    if a >= 100:
-        return f"{x:,.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
-    if a >= 1:
-        return f"{x:.2f}"
-    if a == 0:
-        return "0"
-    return f"{x:.3f}"
 
 
 def parse(path):

@@ -13,6 +13,13 @@ import statistics
 import sys
 from collections import defaultdict
 
+from summary_fmt import fmt as _fmt
+
+
+def fmt(x):
+    return _fmt(x, thousands=False)  # the micro tables print plain digits
+
+
 HIGHER_BETTER = {"Mmsg_per_s", "speedup_x"}
 PEERS = ("go", "tokio")
 BENCH_ORDER = ["spawn_join", "yield", "yield_switch", "pingpong", "skynet", "chan_mpmc",
@@ -86,18 +93,6 @@ def main():
     for f in fails:
         print(f"\nFAILED: {f}")
 
-
-def fmt(x):
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if a >= 100:
-        return f"{x:.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
-    if a >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
 
 
 if __name__ == "__main__":
