@@ -10,22 +10,8 @@ cd "$(dirname "$(readlink -f "$0")")"
 PKGS=(golang-go librust-tokio-dev librust-tokio-macros-dev)
 # Debian's cargo 0.66 / rustc 1.63 build the Rust peer; a rustup cargo on PATH does too.
 command -v cargo >/dev/null 2>&1 || PKGS+=(cargo)
-missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [[ ${1:-} == --install && ${#missing[@]} -gt 0 ]]; then
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "build.sh: --install needs root (missing: ${missing[*]})" >&2
-        exit 1
-    fi
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-    missing=()
-    for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-    echo "build.sh: missing Debian packages: ${missing[*]} (run ./build.sh --install as root)" >&2
-    exit 1
-fi
+. ../debs.sh
+need_debs "${1:-}" "${PKGS[@]}"
 
 echo "== go" && (cd go && GOPROXY=off go build -o echo-server .)
 echo "== rust" && (cd rust && cargo build --release --offline) # crates from /usr/share/cargo/registry

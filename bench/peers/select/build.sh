@@ -7,14 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-if ! dpkg -s golang-go >/dev/null 2>&1; then
-    if [[ ${1:-} == --install && $(id -u) -eq 0 ]]; then
-        apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends golang-go
-    else
-        echo "build.sh: missing Debian package golang-go (run ./build.sh --install as root)" >&2
-        exit 1
-    fi
-fi
+. ../debs.sh
+need_debs "${1:-}" golang-go
 echo "== go" && (cd go && GOPROXY=off GOFLAGS=-mod=mod go build -o select-bench .)
 echo "built: go/select-bench"
