@@ -371,6 +371,7 @@ struct weft__worker {
     unsigned lat_sample;                        /* samples one wake-up in LAT_SAMPLE */
     unsigned yield_fast;
     unsigned direct_streak; /* direct switches since the scheduler last ran a task */
+    uint64_t last_global, last_timers, last_io; /* tick of find_work's last looks */
     void *altstack;
     /* Tracing (trace.c), owner-only. */
     uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
@@ -457,6 +458,11 @@ static inline bool weft__direct_ok(weft_task *self)
 {
     return self->w->direct_streak < WEFT_DIRECT_MAX;
 }
+
+/* At most this many direct switches in a row from a parking task to its worker's
+ * next-task slot (park.c), the next-slot streak the scheduler allows (LIFO_MAX). */
+#define WEFT_PARK_DIRECT_MAX 16u
+weft_task *weft__take_next_direct(weft__worker *w);
 
 void *weft__worker_main(void *arg);
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */

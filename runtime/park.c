@@ -23,6 +23,7 @@
  * variable are totally ordered: if the task's comes first the waker sees PARKING or
  * PARKED and re-queues it; if the waker's comes first the task finds the permit.
  */
+#include "runtime/handoff.h"
 #include "runtime/internal.h"
 
 #include <errno.h>
@@ -34,6 +35,23 @@
 
 void weft__park(weft_task *t)
 {
+    /* Direct hand-off (handoff.h): when the task woken last on this worker waits in the
+     * next-task slot, switch straight to it instead of through the scheduler, which
+     * would pick it anyway. Message passing between two tasks then costs one switch per
+     * message, not two. The parking task publishes after the switch (handoff.h step 2).
+     * Not with a permit pending (consumed below, no switch), nor with a lender chain
+     * (the scheduler must park the lenders), nor past a streak of
+     * WEFT_PARK_DIRECT_MAX, so the local queue, timers and I/O get their turn. */
+    weft__worker *w = t->w;
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) &&
+        w->direct_streak < WEFT_PARK_DIRECT_MAX && !t->lender &&
+        atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_ACTIVE) {
+        weft_task *to = weft__take_next_direct(w);
+        if (to) {
+            weft__switch_direct(t, to, true);
+            return;
+        }
+    }
     int s = WEFT_TS_ACTIVE;
     if (WEFT_LIKELY(atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING))) {
         weft__switch_out(t, WEFT_SW_PARK);

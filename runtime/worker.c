@@ -258,6 +258,22 @@ static weft_task *take_next(weft__worker *w)
     return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
 }
 
+/* The task in w's next-task slot, with a stack, for a parking task to switch to
+ * directly (park.c), or NULL. The caller runs it with weft__switch_direct. */
+weft_task *weft__take_next_direct(weft__worker *w)
+{
+    weft_task *t = take_next(w);
+    if (!t)
+        return NULL;
+    if (WEFT_UNLIKELY(!t->stack) && !task_prepare(w, t)) {
+        weft__runq_push(w, t); /* the scheduler fails it with -ENOMEM */
+        return NULL;
+    }
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(t->wake_tsc))
+        weft__stats_latency(w, t);
+    return t;
+}
+
 static weft_task *find_local(weft__worker *w, uint64_t tick)
 {
     weft_task *t;
@@ -280,14 +296,24 @@ weft_task *weft__find_work(weft__worker *w)
 {
     uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
     weft_task *t;
-    if (tick % GLOBAL_INTERVAL == 0 && (t = weft__inject_pop_batch(w)))
-        return t;
-    if (w->timers.len && tick % TIMER_INTERVAL == 0)
+    /* Intervals are counted in task runs since the last look, not as multiples of the
+     * tick: direct switches (weft__park_direct, gen.c) advance the tick between two
+     * scheduler passes by more than one. */
+    if (tick - w->last_global >= GLOBAL_INTERVAL) {
+        w->last_global = tick;
+        if ((t = weft__inject_pop_batch(w)))
+            return t;
+    }
+    if (w->timers.len && tick - w->last_timers >= TIMER_INTERVAL) {
+        w->last_timers = tick;
         weft__timers_run(w, weft_now());
+    }
     /* Submissions queued by the tasks run since the last look go to the kernel in one
      * io_uring_enter, and completions wake their tasks. */
-    if (weft__io_busy(w) && tick % IO_INTERVAL == 0)
+    if (weft__io_busy(w) && tick - w->last_io >= IO_INTERVAL) {
+        w->last_io = tick;
         weft__io_poll(w);
+    }
     if ((t = find_local(w, tick)))
         return t;
     if ((t = weft__inject_pop_batch(w)))
