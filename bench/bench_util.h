@@ -42,7 +42,7 @@ void bench_fanout_cpu(unsigned workers); /* workers ignored: warm-up, then 1 and
 void bench_idle_memory(unsigned workers);
 void bench_select4(unsigned workers); /* micro_select.c */
 void bench_mutex(unsigned workers);         /* mutex_contended */
-void bench_mutex_barging(unsigned workers); /* mutex_contended_barging */
+void bench_mutex_fifo(unsigned workers); /* mutex_contended_fifo */
 void bench_gen_handoff(unsigned workers); /* 1 worker: ctx_switch, gen_handoff, gen_ratio */
 
 #endif

@@ -4,7 +4,7 @@
  *
  * Usage: weft_micro BENCH [WORKERS]
  *   BENCH    spawn_join | yield | yield_switch | pingpong | skynet | chan_mpmc |
- *            fanout_cpu | idle_memory | mutex_contended | mutex_contended_barging |
+ *            fanout_cpu | idle_memory | mutex_contended | mutex_contended_fifo |
  *            select4 | gen_handoff | all
  *            (yield prints the yield and yield_switch lines; fanout_cpu ignores
  *            WORKERS and runs a warm-up, then 1 and 2 workers itself)
@@ -32,7 +32,7 @@ static const struct bench benches[] = {
     {"fanout_cpu", bench_fanout_cpu},
     {"idle_memory", bench_idle_memory},
     {"mutex_contended", bench_mutex},
-    {"mutex_contended_barging", bench_mutex_barging},
+    {"mutex_contended_fifo", bench_mutex_fifo},
     {"select4", bench_select4},
     {"gen_handoff", bench_gen_handoff},
 };

@@ -1,5 +1,5 @@
-/* mutex_contended (FIFO hand-off weft_mutex) and mutex_contended_barging
- * (weft_mutex_init_barging, the design Go's sync.Mutex uses): 64 tasks each do MX_K iterations of lock / increment / unlock on
+/* mutex_contended (weft_mutex in its default mode, the design Go's sync.Mutex uses)
+ * and mutex_contended_fifo (weft_mutex_init_fifo, strict hand-off): 64 tasks each do MX_K iterations of lock / increment / unlock on
  * one weft_mutex (Go: sync.Mutex with 64 goroutines; Tokio: tokio::sync::Mutex with 64
  * tasks, bench/peers/sync). Timed from before the first spawn to after the last join;
  * the counter must come out at 64 * MX_K. Unit: ops_per_s (lock+unlock pairs). */
@@ -51,9 +51,9 @@ void bench_mutex(unsigned workers)
     bench_out("mutex_contended", w, s.ops_per_s, "ops/s");
 }
 
-void bench_mutex_barging(unsigned workers)
+void bench_mutex_fifo(unsigned workers)
 {
-    struct mx s = {.m = WEFT_MUTEX_BARGING_INIT};
+    struct mx s = {.m = WEFT_MUTEX_FIFO_INIT};
     unsigned w = bench_run(workers, mx_main, &s, NULL);
-    bench_out("mutex_contended_barging", w, s.ops_per_s, "ops/s");
+    bench_out("mutex_contended_fifo", w, s.ops_per_s, "ops/s");
 }

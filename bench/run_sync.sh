@@ -6,8 +6,8 @@
 #
 #   1. builds weft_micro (Release) into $BUILD_DIR (default <repo>/build-bench) and the
 #      peers with bench/peers/sync/build.sh when their binaries are missing;
-#   2. each repetition runs, for workers 1 and 2, weft (the FIFO hand-off weft_mutex,
-#      then the barging one), Go and Tokio one after the other so machine drift spreads
+#   2. each repetition runs, for workers 1 and 2, weft (weft_mutex in its default mode,
+#      then the strict FIFO one), Go and Tokio one after the other so machine drift spreads
 #      over all of them; the load average is logged per run;
 #   3. writes the raw lines to bench/results/sync-raw.txt and the medians [min-max] with
 #      weft / best-peer ratios (target >= 1.5) to bench/results/sync-summary.md.
@@ -39,17 +39,17 @@ mkdir -p "$RESULTS"
 : >"$RAW"
 for rep in $(seq 1 "$REPS"); do
     for w in 1 2; do
-        for impl in weft weft_barging go tokio; do
+        for impl in weft weft_fifo go tokio; do
             case $impl in
             weft) cmd=("$WEFT_BIN" mutex_contended "$w") ;;
-            weft_barging) cmd=("$WEFT_BIN" mutex_contended_barging "$w") ;;
+            weft_fifo) cmd=("$WEFT_BIN" mutex_contended_fifo "$w") ;;
             go) cmd=("$GO_BIN" "$w") ;;
             tokio) cmd=("$TOKIO_BIN" "$w") ;;
             esac
             [[ -x ${cmd[0]} ]] || continue
             load=$(cut -d' ' -f1 /proc/loadavg)
             line=$(timeout 120 "${cmd[@]}" | grep '^bench=') || line="bench=mutex_contended workers=$w value=nan unit=ops/s"
-            line=${line/bench=mutex_contended_barging /bench=mutex_contended }
+            line=${line/bench=mutex_contended_fifo /bench=mutex_contended }
             echo "impl=$impl rep=$rep load=$load $line" | tee -a "$RAW"
         done
     done
@@ -68,7 +68,7 @@ for line in open(raw):
 def fmt(v): return f"{v/1e6:.1f}M"
 rows = ["| weft mutex | W | unit | weft | go | tokio | best peer | weft/best | target 1.5x |",
         "|---|---|---|---|---|---|---|---|---|"]
-for mode, wimpl in (("FIFO hand-off (default)", "weft"), ("barging", "weft_barging")):
+for mode, wimpl in (("default (Go's design)", "weft"), ("strict FIFO", "weft_fifo")):
   for w in (1, 2):
     med = {}
     cells = []
@@ -95,8 +95,9 @@ note = (f"\nmedian [min–max] of {reps} repetitions (weft, go, tokio alternated
         f"weft {rev}, {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ}; load average during the runs "
         f"{min(loads):.1f}–{max(loads):.1f} on 2 vCPUs (other jobs were running).\n"
         "64 tasks x 100k lock/increment/unlock; ops/s = lock+unlock pairs per second, higher is better.\n"
-        "FIFO hand-off: weft_mutex (unlock hands the mutex to the first waiter); barging:\n"
-        "weft_mutex_init_barging (Go's design). Go: sync.Mutex, GOMAXPROCS=W; Tokio:\n"
+        "default: weft_mutex (running tasks may barge; a waiter starved 1 ms gets a hand-off,\n"
+        "Go's design); strict FIFO: weft_mutex_init_fifo (unlock hands the mutex to the first\n"
+        "waiter). Go: sync.Mutex, GOMAXPROCS=W; Tokio:\n"
         "tokio::sync::Mutex (fair, FIFO) on a multi-thread runtime with W workers.\n")
 text = "# Contended mutex (bench/run_sync.sh)\n\n" + "\n".join(rows) + "\n" + note
 open(out, "w").write(text)

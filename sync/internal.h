@@ -109,10 +109,11 @@ static inline size_t weft__sw_count(weft__spin *l, const weft__waitq *q)
     return n;
 }
 
-/* The mutex (mutex.c: FIFO hand-off; mutex_barging.c: the barging mode). */
+/* The mutex (mutex_barging.c: the default, Go's design; mutex.c: the strict FIFO
+ * hand-off mode and the entry points of both). */
 typedef struct weft__mutex {
     _Atomic uint32_t state;
-    uint32_t barging; /* weft_mutex_init_barging / WEFT_MUTEX_BARGING_INIT */
+    uint32_t fifo; /* weft_mutex_init_fifo / WEFT_MUTEX_FIFO_INIT */
     weft__spin lock;
     weft__waitq q;
 } weft__mutex;

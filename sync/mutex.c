@@ -1,4 +1,5 @@
-/* weft — mutex: a task lock with FIFO hand-off.
+/* weft — mutex: the strict FIFO hand-off mode (weft_mutex_init_fifo), and the entry
+ * points that send the default mode to mutex_barging.c.
  *
  * State word: UNLOCKED (0), LOCKED (1), CONTENDED (3: locked, and the queue may hold
  * waiters, so unlock must take the slow path). Bit 0 is "held" in both modes; the
@@ -36,7 +37,7 @@ _Static_assert(sizeof(mutex) <= sizeof(weft_mutex), "weft_mutex storage too smal
 _Static_assert(_Alignof(mutex) <= _Alignof(weft_mutex), "weft_mutex alignment");
 /* The header's inline fast paths CAS weft__state with __atomic builtins. */
 _Static_assert(offsetof(mutex, state) == offsetof(weft_mutex, weft__state) &&
-                   offsetof(mutex, barging) == offsetof(weft_mutex, weft__priv0) &&
+                   offsetof(mutex, fifo) == offsetof(weft_mutex, weft__priv0) &&
                    sizeof(_Atomic uint32_t) == sizeof(uint32_t),
                "weft_mutex state word");
 
@@ -49,15 +50,15 @@ void weft_mutex_init(weft_mutex *m)
 {
     mutex *x = M(m);
     atomic_init(&x->state, UNLOCKED);
-    x->barging = 0;
+    x->fifo = 0;
     atomic_init(&x->lock.locked, 0);
     x->q.head = x->q.tail = NULL;
 }
 
-void weft_mutex_init_barging(weft_mutex *m)
+void weft_mutex_init_fifo(weft_mutex *m)
 {
     weft_mutex_init(m);
-    M(m)->barging = 1;
+    M(m)->fifo = 1;
 }
 
 void weft_mutex_destroy(weft_mutex *m)
@@ -68,7 +69,7 @@ void weft_mutex_destroy(weft_mutex *m)
 
 int weft_mutex_trylock(weft_mutex *m)
 {
-    if (M(m)->barging) {
+    if (!M(m)->fifo) {
         uint32_t s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
         while (!(s & LOCKED))
             if (atomic_compare_exchange_weak_explicit(&M(m)->state, &s, s | LOCKED,
@@ -138,7 +139,7 @@ static int lock_slow(mutex *x)
 int weft__mutex_lock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
-    if (x->barging)
+    if (!x->fifo)
         return weft__mutex_lock_barging(x);
     /* The fast path again, for callers without the inline one; a plain load first, so
      * that a contended line is not written to for nothing. */
@@ -175,7 +176,7 @@ static void unlock_slow(mutex *x)
 void weft__mutex_unlock_slow(weft_mutex *m)
 {
     mutex *x = M(m);
-    if (x->barging) {
+    if (!x->fifo) {
         weft__mutex_unlock_barging(x);
         return;
     }

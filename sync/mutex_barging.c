@@ -1,5 +1,5 @@
-/* weft — the barging mode of weft_mutex (weft_mutex_init_barging): Go's sync.Mutex
- * design on weft's waiters. mutex.c has the FIFO hand-off mode; both modes share the
+/* weft — the default mode of weft_mutex, barging: Go's sync.Mutex design on weft's
+ * waiters (weft_mutex_init_fifo selects the strict hand-off mode instead). mutex.c has the FIFO hand-off mode; both modes share the
  * inline fast paths in sync.h: lock sets LOCKED with one CAS when it is clear (even
  * with waiters queued: barging), unlock clears it with one CAS when QUEUED is clear or
  * WOKEN is set (step 2's cheap case).
@@ -134,6 +134,7 @@ int weft__mutex_lock_barging(weft__mutex *x)
         atomic_store_explicit(&sw.w.fired, 0, memory_order_relaxed);
         weft__spin_unlock(&x->lock);
 
+        weft__trace_waiter(&sw.w, WEFT_TR_LOCK);
         rc = weft__waiter_wait(&sw.w);
         if (rc) {
             weft__spin_lock(&x->lock); /* step 6 */

@@ -55,12 +55,13 @@ static void round_run(weft_fn worker, void *ctx, unsigned seed, bool even_only)
     }
 }
 
-/* The barging_* storms run the same bodies on weft_mutex_init_barging mutexes. */
-static bool g_barging;
+/* The fifo_* storms run the same bodies on weft_mutex_init_fifo mutexes (the strict
+ * hand-off mode); the plain ones use the default mode. */
+static bool g_fifo;
 static void mx_mode(weft_mutex *m)
 {
-    if (g_barging)
-        weft_mutex_init_barging(m);
+    if (g_fifo)
+        weft_mutex_init_fifo(m);
 }
 
 /* ---- mutex ------------------------------------------------------------------------- */
@@ -360,12 +361,12 @@ STORM(cond_storm)
 STORM(evwg_storm)
 STORM(barrier_storm)
 
-static void test_barging_storms(void **state)
+static void test_fifo_storms(void **state)
 {
-    g_barging = true;
+    g_fifo = true;
     test_mutex_storm(state);
     test_cond_storm(state);
-    g_barging = false;
+    g_fifo = false;
 }
 
 int main(void)
@@ -374,7 +375,7 @@ int main(void)
         cmocka_unit_test(test_mutex_storm), cmocka_unit_test(test_rwlock_storm),
         cmocka_unit_test(test_sem_storm),   cmocka_unit_test(test_cond_storm),
         cmocka_unit_test(test_evwg_storm),  cmocka_unit_test(test_barrier_storm),
-        cmocka_unit_test(test_barging_storms),
+        cmocka_unit_test(test_fifo_storms),
     };
     return WT_RUN_GROUP(tests);
 }

@@ -47,19 +47,20 @@ extern size_t weft__event_waiters(weft_event *e);
 /* Tasks per contention test, iterations per task. */
 enum { NT = 32, K = 200 };
 
-/* The barging_* tests run the same bodies on weft_mutex_init_barging mutexes. */
-static bool g_barging;
+/* The fifo_* tests run the same bodies on weft_mutex_init_fifo mutexes (the strict
+ * hand-off mode); the plain ones use the default mode. */
+static bool g_fifo;
 static inline void mx_mode(weft_mutex *m)
 {
-    if (g_barging)
-        weft_mutex_init_barging(m);
+    if (g_fifo)
+        weft_mutex_init_fifo(m);
 }
-#define WT_BARGING(name, body)                                                                     \
-    static void test_barging_##name(void **state)                                                  \
+#define WT_FIFO(name, body)                                                                        \
+    static void test_fifo_##name(void **state)                                                     \
     {                                                                                              \
-        g_barging = true;                                                                          \
+        g_fifo = true;                                                                             \
         test_##body(state);                                                                        \
-        g_barging = false;                                                                         \
+        g_fifo = false;                                                                            \
     }
 
 #endif

@@ -1,4 +1,4 @@
-/* test_sync.c — sync locks: mutex (FIFO hand-off and barging modes), rwlock, semaphore
+/* test_sync.c — sync locks: mutex (default barging mode and strict FIFO hand-off mode), rwlock, semaphore
  * (bounded), the scoped lock guards and plain threads. Each under contention from many
  * tasks on 1, 2 and 4 workers (counts prove mutual exclusion and that nothing was lost),
  * FIFO hand-off order, cancellation and deadlines while waiting (including a cancel that
@@ -91,10 +91,11 @@ static void *fifo_locker(void *p)
     return NULL;
 }
 
+/* Strict mode: waiters get the mutex in the order they queued, and nobody overtakes. */
 static void *mutex_fifo_main(void *arg)
 {
     (void)arg;
-    struct fifo f = {.m = WEFT_MUTEX_INIT};
+    struct fifo f = {.m = WEFT_MUTEX_FIFO_INIT};
     struct fifo_arg a[8];
     weft_task *t[8];
     WT_OK(weft_mutex_lock(&f.m));
@@ -207,12 +208,14 @@ static void *mutex_deadline_main(void *arg)
 }
 WT_TEST_1_2(mutex_deadline)
 
-/* The barging mode: same bodies, and a waiter that keeps losing gets the mutex handed
- * over once it has waited WEFT_MUTEX_STARVE_NS. */
-WT_BARGING(contended, mutex_contended)
-WT_BARGING(cancel, mutex_cancel)
-WT_BARGING(cancel_after_handoff, mutex_cancel_after_handoff)
-WT_BARGING(deadline, mutex_deadline)
+/* The strict FIFO mode: same bodies. */
+WT_FIFO(contended, mutex_contended)
+WT_FIFO(cancel, mutex_cancel)
+WT_FIFO(cancel_after_handoff, mutex_cancel_after_handoff)
+WT_FIFO(deadline, mutex_deadline)
+
+/* The default mode: a waiter that keeps losing to bargers gets the mutex handed over
+ * once it has waited WEFT_MUTEX_STARVE_NS. */
 
 struct starve {
     weft_mutex m;
@@ -237,12 +240,12 @@ static void *starved(void *p)
     weft_mutex_unlock(&s->m);
     return NULL;
 }
-static void *barging_no_starvation_main(void *arg)
+static void *mutex_no_starvation_main(void *arg)
 {
     (void)arg;
     struct starve s;
     memset(&s, 0, sizeof s);
-    weft_mutex_init_barging(&s.m);
+    weft_mutex_init(&s.m);
     weft_task *h[2] = {wt_spawn(hog, &s), wt_spawn(hog, &s)};
     WT_OK(weft_sleep(2 * WT_MS));
     weft_task *v = wt_spawn(starved, &s);
@@ -254,7 +257,7 @@ static void *barging_no_starvation_main(void *arg)
     weft_mutex_destroy(&s.m);
     return NULL;
 }
-WT_TEST_124(barging_no_starvation)
+WT_TEST_124(mutex_no_starvation)
 
 /* ---- guards --------------------------------------------------------------------------- */
 
@@ -607,11 +610,11 @@ int main(void)
         cmocka_unit_test(test_mutex_cancel),
         cmocka_unit_test(test_mutex_cancel_after_handoff),
         cmocka_unit_test(test_mutex_deadline),
-        cmocka_unit_test(test_barging_contended),
-        cmocka_unit_test(test_barging_cancel),
-        cmocka_unit_test(test_barging_cancel_after_handoff),
-        cmocka_unit_test(test_barging_deadline),
-        cmocka_unit_test(test_barging_no_starvation),
+        cmocka_unit_test(test_fifo_contended),
+        cmocka_unit_test(test_fifo_cancel),
+        cmocka_unit_test(test_fifo_cancel_after_handoff),
+        cmocka_unit_test(test_fifo_deadline),
+        cmocka_unit_test(test_mutex_no_starvation),
         cmocka_unit_test(test_guard),
         cmocka_unit_test(test_plain_thread),
         cmocka_unit_test(test_sem_basic),

@@ -103,7 +103,7 @@ static void *cond_contended_main(void *arg)
     return NULL;
 }
 WT_TEST_124(cond_contended)
-WT_BARGING(cond, cond_contended)
+WT_FIFO(cond, cond_contended)
 
 static void *cv_waiter(void *p)
 {
@@ -329,7 +329,7 @@ int main(void)
         cmocka_unit_test(test_event),
         cmocka_unit_test(test_cond_contended),
         cmocka_unit_test(test_cond_cancel),
-        cmocka_unit_test(test_barging_cond),
+        cmocka_unit_test(test_fifo_cond),
         cmocka_unit_test(test_barrier),
         cmocka_unit_test(test_barrier_withdraw),
         cmocka_unit_test(test_waitgroup),

@@ -8,8 +8,11 @@
  *    same calls work and block the thread (futex); plain threads are never interrupted.
  *  - Waiters are served in FIFO order, and releases hand the resource directly to the
  *    first waiter (a newcomer cannot overtake a queued waiter), so no waiter starves.
- *    The one opt-out is the barging mutex (weft_mutex_init_barging), which trades that
- *    for throughput under heavy contention and bounds the overtaking to about 1 ms.
+ *    The mutex is the one exception by default, as Go's sync.Mutex is: a running task
+ *    may take a free mutex ahead of the queue, which avoids a task switch per contended
+ *    acquisition, and the overtaking is bounded to about 1 ms (WEFT_MUTEX_STARVE_NS),
+ *    after which the mutex is handed over in FIFO order. weft_mutex_init_fifo gives
+ *    the strict hand-off above.
  *  - A call that has to wait returns -ECANCELED when the task is cancelled and
  *    -ETIMEDOUT when its deadline (weft_timeout_enter) passes; it then holds nothing
  *    and left the queue. A call that does not have to wait (a free lock, a set event)
@@ -35,31 +38,36 @@ WEFT_BEGIN_DECLS
 
 typedef struct weft_mutex {
     uint32_t weft__state; /* bit 0 locked, 1 queued, 2 woken (sync/mutex*.c) */
-    uint32_t weft__priv0; /* 1: barging mode */
+    uint32_t weft__priv0; /* 1: strict FIFO hand-off mode */
     uint64_t weft__priv[3];
 } weft_mutex;
 #define WEFT_MUTEX_INIT {0, 0, {0, 0, 0}}
 
+/* The default mutex (weft_mutex_init, WEFT_MUTEX_INIT) works as Go's sync.Mutex: a
+ * running task may take a free mutex ahead of queued waiters, which keeps a busy lock
+ * on one core and avoids a task switch per acquisition (the lock convoy a strict
+ * hand-off forms under contention). Unlock wakes the first waiter to compete instead of
+ * handing it over; a waiter that loses keeps its place at the head of the queue, and
+ * once it has waited WEFT_MUTEX_STARVE_NS (1 ms) the next unlock hands it the mutex
+ * directly, so no waiter starves and queued waiters are served in FIFO order. */
 WEFT_API void weft_mutex_init(weft_mutex *m);
-/* A barging mutex (Go's sync.Mutex, Java's non-fair ReentrantLock): a running task may
- * take a free mutex ahead of queued waiters, which keeps a busy lock on one core and
- * avoids a task switch per acquisition (lock convoys). Unlock wakes the first waiter to
- * compete instead of handing it over; a waiter that loses keeps its place at the head,
- * and once it has waited WEFT_MUTEX_STARVE_NS (1 ms) the next unlock hands it the mutex
- * directly, so no waiter starves. Same calls and cancellation contract otherwise. */
-WEFT_API void weft_mutex_init_barging(weft_mutex *m);
-#define WEFT_MUTEX_BARGING_INIT {0, 1, {0, 0, 0}}
 #define WEFT_MUTEX_STARVE_NS 1000000u
+/* A strict FIFO mutex (asyncio.Lock, Tokio's Mutex): unlock hands the mutex to the first
+ * waiter, and nobody may take it ahead of the queue. Every contended acquisition is
+ * then a task switch. Same calls and cancellation contract otherwise. */
+WEFT_API void weft_mutex_init_fifo(weft_mutex *m);
+#define WEFT_MUTEX_FIFO_INIT {0, 1, {0, 0, 0}}
 /* Asserts that the mutex is unlocked with nobody waiting. */
 WEFT_API void weft_mutex_destroy(weft_mutex *m);
-/* 0 when taken, -EBUSY when held (or waited for). Never suspends. */
+/* 0 when taken, -EBUSY when held (FIFO mode: also while being handed over). Never
+ * suspends. */
 WEFT_API int weft_mutex_trylock(weft_mutex *m);
 /* The out-of-line halves of lock and unlock below (they also do the fast path). */
 WEFT_API int weft__mutex_lock_slow(weft_mutex *m);
 WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
 
-/* Takes the mutex. Returns 0 at once when it is free; otherwise suspends until the
- * holder hands it over (FIFO). -ECANCELED / -ETIMEDOUT when interrupted while waiting
+/* Takes the mutex. Returns 0 at once when it is free; otherwise suspends until it gets
+ * it (see the two modes above). -ECANCELED / -ETIMEDOUT when interrupted while waiting
  * (the mutex is not held then). Not recursive: locking it twice from one task waits
  * forever (or until cancelled). The uncontended case is one inline CAS. */
 static inline int weft_mutex_lock(weft_mutex *m)
@@ -76,7 +84,8 @@ static inline int weft_mutex_lock(weft_mutex *m)
     return weft__mutex_lock_slow(m);
 }
 
-/* Releases the mutex, handing it to the first waiter if any. Never suspends. Any task
+/* Releases the mutex, waking the first waiter if any (FIFO mode, or a waiter starved
+ * for WEFT_MUTEX_STARVE_NS: handing the mutex to it). Never suspends. Any task
  * or thread may unlock (ownership is not tracked); unlocking a free mutex panics.
  * The uncontended case is one inline CAS. */
 static inline void weft_mutex_unlock(weft_mutex *m)
@@ -84,7 +93,7 @@ static inline void weft_mutex_unlock(weft_mutex *m)
 #if defined(__GNUC__)
     uint32_t s = __atomic_load_n(&m->weft__state, __ATOMIC_RELAXED);
     /* Held (bit 0), and either nobody queued (bit 1) or a woken waiter already on its
-     * way (bit 2, barging mode): just clear bit 0. release: the critical section's
+     * way (bit 2, default mode): just clear bit 0. release: the critical section's
      * writes before the next holder's acquire. */
     if (__builtin_expect((s & 1u) && (!(s & 2u) || (s & 4u)), 1) &&
         __atomic_compare_exchange_n(&m->weft__state, &s, s & ~1u, 0, __ATOMIC_RELEASE,
