@@ -50,6 +50,7 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
 {
     weft__worker *w = self->w;
     WEFT_ASSERT(to->stack && to != self);
+    WEFT_ASSERT(park_self || !to->lender); /* a task holds one lender */
     w->direct_streak++;
     if (WEFT_TRACE_ON()) {
         /* what run_task records around a scheduler switch: self stops, to runs */

@@ -265,8 +265,10 @@ weft_task *weft__take_next_direct(weft__worker *w)
     weft_task *t = take_next(w);
     if (!t)
         return NULL;
-    if (WEFT_UNLIKELY(!t->stack) && !task_prepare(w, t)) {
-        weft__runq_push(w, t); /* the scheduler fails it with -ENOMEM */
+    if (WEFT_UNLIKELY(!t->stack)) {
+        /* Never run (its entry expects the scheduler's xfer): the scheduler starts it.
+         * Only woken tasks reach the slot, so this does not happen today. */
+        weft__runq_push(w, t);
         return NULL;
     }
     if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(t->wake_tsc))
