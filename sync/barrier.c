@@ -52,9 +52,7 @@ int weft_barrier_wait(weft_barrier *b)
     weft__spin_lock(&x->lock);
     if (x->count + 1 == x->parties) { /* step 2 */
         weft__waitq all = {0};
-        weft__sw *w;
-        while ((w = weft__sw_pop(&x->q)))
-            weft__waitq_push(&all, &w->w);
+        weft__sw_claim_all(&x->q, &all);
         x->count = 0;
         weft__spin_unlock(&x->lock);
         int i = 0;
@@ -82,7 +80,7 @@ int weft_barrier_wait(weft_barrier *b)
     weft__spin_lock(&x->lock); /* step 3 */
     if (sw.claimed) {
         weft__spin_unlock(&x->lock);
-        return weft__sw_await_fire(&sw);
+        return weft__waiter_await_fire(&sw.w);
     }
     weft__waitq_remove(&x->q, &sw.w);
     x->count--;

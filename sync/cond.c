@@ -72,7 +72,7 @@ int weft_cond_wait(weft_cond *c, weft_mutex *m)
         weft__spin_lock(&x->lock); /* step 3 */
         if (sw.claimed) {
             weft__spin_unlock(&x->lock);
-            weft__sw_await_fire(&sw);
+            weft__waiter_await_fire(&sw.w);
             rc = 0;
         } else {
             weft__waitq_remove(&x->q, &sw.w);
@@ -97,10 +97,8 @@ void weft_cond_broadcast(weft_cond *c)
 {
     cond *x = C(c);
     weft__waitq all = {0};
-    weft__sw *w;
     weft__spin_lock(&x->lock);
-    while ((w = weft__sw_pop(&x->q)))
-        weft__waitq_push(&all, &w->w);
+    weft__sw_claim_all(&x->q, &all);
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&all, 0);
 }

@@ -43,12 +43,10 @@ void weft_event_set(weft_event *e)
 {
     event *x = E(e);
     weft__waitq all = {0};
-    weft__sw *w;
     weft__spin_lock(&x->lock);
     /* release: what the setter did before, for waiters that see the flag (step 1) */
     atomic_store_explicit(&x->set, 1, memory_order_release);
-    while ((w = weft__sw_pop(&x->q)))
-        weft__waitq_push(&all, &w->w);
+    weft__sw_claim_all(&x->q, &all);
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&all, 0);
 }

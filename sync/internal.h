@@ -53,18 +53,13 @@ static inline weft__sw *weft__sw_pop(weft__waitq *q)
     return sw;
 }
 
-/* Step 3, claimed case: the waker is between its unlock and its fire. */
-static inline int weft__sw_await_fire(weft__sw *sw)
+/* Under the lock (step 2): claims every waiter of q and moves it to the private list
+ * `all`, to be fired after the unlock with weft__sw_fire_all. */
+static inline void weft__sw_claim_all(weft__waitq *q, weft__waitq *all)
 {
-    unsigned spins = 0;
-    /* acquire: pairs with the fire's release store, like weft__waiter_wait */
-    while (!atomic_load_explicit(&sw->w.fired, memory_order_acquire)) {
-        if (++spins < 1000)
-            __builtin_ia32_pause();
-        else
-            sched_yield(); /* the waker's thread was preempted */
-    }
-    return sw->w.res;
+    weft__sw *w;
+    while ((w = weft__sw_pop(q)))
+        weft__waitq_push(all, &w->w);
 }
 
 /* Steps 1-3 for a waiter the caller decided to queue, with `l` held: queues sw on q,
@@ -83,7 +78,7 @@ static inline int weft__sw_sleep(weft__spin *l, weft__waitq *q, weft__sw *sw)
     weft__spin_lock(l);
     if (sw->claimed) {
         weft__spin_unlock(l);
-        weft__sw_await_fire(sw);
+        weft__waiter_await_fire(&sw->w); /* the waker is between its unlock and its fire */
         return 0;
     }
     weft__waitq_remove(q, &sw->w);

@@ -146,7 +146,7 @@ int weft__mutex_lock_barging(weft__mutex *x)
                 return rc;
             }
             weft__spin_unlock(&x->lock);
-            weft__sw_await_fire(&sw);
+            weft__waiter_await_fire(&sw.w);
         }
         if (sw.w.res == OWNED)
             return 0; /* handed over (step 2); kept even when interrupted */

@@ -38,12 +38,10 @@ static int run(once *x, int (*fn)(void *), void *arg)
 {
     int rc = fn(arg);
     weft__waitq all = {0};
-    weft__sw *w;
     weft__spin_lock(&x->lock);
     /* release: fn's effects for every caller that later sees DONE */
     atomic_store_explicit(&x->state, rc < 0 ? NEW : DONE, memory_order_release);
-    while ((w = weft__sw_pop(&x->q)))
-        weft__waitq_push(&all, &w->w);
+    weft__sw_claim_all(&x->q, &all);
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&all, 0);
     return rc < 0 ? rc : 0;
@@ -86,7 +84,7 @@ int weft_once_call(weft_once *o, int (*fn)(void *), void *arg)
         weft__spin_lock(&x->lock); /* step 4 */
         if (sw.claimed) {
             weft__spin_unlock(&x->lock);
-            weft__sw_await_fire(&sw);
+            weft__waiter_await_fire(&sw.w);
             if (weft_once_done(o))
                 return 0;
             return rc;

@@ -55,10 +55,8 @@ int weft_waitgroup_add(weft_waitgroup *g, int64_t delta)
     if (n + delta != 0 || delta == 0)
         return 0;
     weft__waitq all = {0};
-    weft__sw *w;
     weft__spin_lock(&x->lock);
-    while ((w = weft__sw_pop(&x->q)))
-        weft__waitq_push(&all, &w->w);
+    weft__sw_claim_all(&x->q, &all);
     weft__spin_unlock(&x->lock);
     weft__sw_fire_all(&all, 0);
     return 0;
