@@ -67,11 +67,31 @@ struct run_tramp {
     unsigned workers; /* weft_workers() seen by main */
 };
 
+/* BENCH_STATS=1: after the benchmark's main task, one stderr line per worker with the
+ * scheduler's counters (weft_stats), to see where a figure comes from. */
+static void print_stats(void)
+{
+    weft_worker_stats st[64];
+    int n = weft_stats(st, 64);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr,
+                "stats worker=%d run=%llu spawned=%llu steals_in=%llu steals_out=%llu "
+                "parks=%llu busy_ms=%.1f search_ms=%.1f idle_ms=%.1f\n",
+                i, (unsigned long long)st[i].tasks_run, (unsigned long long)st[i].spawned,
+                (unsigned long long)st[i].steals_in, (unsigned long long)st[i].steals_out,
+                (unsigned long long)st[i].parks, (double)st[i].busy_ns / 1e6,
+                (double)st[i].search_ns / 1e6, (double)st[i].idle_ns / 1e6);
+}
+
 static void *run_tramp_main(void *p)
 {
     struct run_tramp *t = p;
     t->workers = weft_workers();
-    return t->main(t->arg);
+    void *r = t->main(t->arg);
+    const char *e = getenv("BENCH_STATS");
+    if (e && *e == '1')
+        print_stats();
+    return r;
 }
 
 unsigned bench_run(unsigned workers, weft_fn main, void *arg, void **result)

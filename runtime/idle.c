@@ -5,6 +5,10 @@
  *     (at least one) are searching. A searcher steals about half of a random victim's
  *     queue and spins for up to WEFT_SPIN_US (default 50 µs): waking a halted vCPU costs ~21 µs on the VMs we
  *     measure on, so a short spin is far cheaper than a park and a wake.
+ * 1a. It steals from a victim's queue only once the task at its head has waited
+ *     WEFT_STEAL_AGE_US (default 20 µs), or when the victim's backlog would take longer
+ *     than that at the pace seen (queue_stale below); Go likewise lets a running P keep
+ *     its runnext for 3 µs. The next slot is taken only from a stuck worker (step 6).
  *  2. A searcher that finds work stops searching; if it was the last searcher it wakes a
  *     parked worker, so work keeps spreading without a thundering herd.
  *  3. Parking: set `parked` and count it (seq_cst), then re-check every queue — a pusher
@@ -68,6 +72,41 @@ static bool end_search(weft__rt *rt, weft__worker *w)
     return atomic_fetch_sub(&rt->nsearching, 1) == 1;
 }
 
+/* Step 1a: is v's queue worth stealing from now? Only when the task at its head has
+ * waited steal_age_ns, or when the victim, at the pace seen since our last look, would
+ * need longer than that for its backlog. Otherwise the victim reaches its tasks soon
+ * enough itself: a steal would only move them away from their cache and from the tasks
+ * they exchange data with. Every runnable task stays stealable; it is only a matter of
+ * how soon. The thief pays for this (a clock read per look), never the victim. */
+static bool queue_stale(weft__rt *rt, weft__worker *w, weft__worker *v)
+{
+    ck_ring_t *r = &v->runq.ring;
+    unsigned c = ck_pr_load_uint(&r->c_head);
+    unsigned backlog = ck_pr_load_uint(&r->p_tail) - c;
+    __typeof__(w->seen[0]) *s = &w->seen[v->index & 7];
+    if (backlog == 0 || backlog > r->mask) {
+        if (s->victim == v->index)
+            s->t = 0;
+        return false;
+    }
+    if (rt->steal_age_ns == 0)
+        return true;
+    uint64_t now = weft_now();
+    if (s->t == 0 || s->victim != v->index) {
+        s->victim = v->index;
+        s->head = c;
+        s->t = now;
+        return false;
+    }
+    uint64_t waited = now - s->t;
+    if (c == s->head)
+        return waited >= rt->steal_age_ns;
+    bool slow = (uint64_t)backlog * waited >= (uint64_t)(c - s->head) * rt->steal_age_ns;
+    s->head = c;
+    s->t = now;
+    return slow;
+}
+
 static weft_task *steal_round(weft__rt *rt, weft__worker *w)
 {
     unsigned n = rt->nworkers;
@@ -76,9 +115,13 @@ static weft_task *steal_round(weft__rt *rt, weft__worker *w)
         weft__worker *v = &rt->workers[(start + i) % n];
         if (v == w)
             continue;
-        weft_task *t = weft__runq_steal(w, v);
-        if (t)
+        weft_task *t = queue_stale(rt, w, v) ? weft__runq_steal(w, v) : NULL;
+        if (t) {
+            /* What is left has waited as long: unless the victim moves on, the next
+             * look takes more at once. */
+            w->seen[v->index & 7].head = ck_pr_load_uint(&v->runq.ring.c_head);
             return t;
+        }
         /* A worker stuck in one task for a monitor period gives up its next slot. */
         uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
         if (atomic_load_explicit(&v->next, memory_order_relaxed) &&

@@ -372,6 +372,12 @@ struct weft__worker {
     unsigned yield_fast;
     unsigned direct_streak; /* direct switches since the scheduler last ran a task */
     uint64_t last_global, last_timers, last_io; /* tick of find_work's last looks */
+    /* What this worker, searching, last saw of victims' queues (idle.c step 1a):
+     * direct-mapped by victim index. t == 0: nothing seen. */
+    struct {
+        unsigned victim, head;
+        uint64_t t;
+    } seen[8];
     void *altstack;
     /* Tracing (trace.c), owner-only. */
     uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
@@ -391,6 +397,7 @@ typedef struct weft__rt {
     uint64_t slow_ns;
     bool slow_report; /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns; /* how long a searcher spins before parking (WEFT_SPIN_US) */
+    uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
     _Atomic unsigned nparked;

@@ -307,6 +307,12 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
      * long before parking. I/O-bound servers sharing cores with their load may want less. */
     const char *spin = getenv("WEFT_SPIN_US");
     rt->spin_ns = (spin && *spin ? (uint64_t)atoi(spin) : 50) * 1000u;
+    /* A searcher leaves a victim's queued tasks alone while the victim will reach them
+     * sooner than this (idle.c step 1a): moving a task that would have run in a few
+     * microseconds anyway costs its cache and, for tasks that talk to each other, makes
+     * both cores fight over the same lines. */
+    const char *age = getenv("WEFT_STEAL_AGE_US");
+    rt->steal_age_ns = (age && *age ? (uint64_t)atoi(age) : 20) * 1000u;
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cond, NULL);
     if (posix_memalign((void **)&ws, WEFT_CACHELINE, rt->nworkers * sizeof *ws) != 0)

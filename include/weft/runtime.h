@@ -30,7 +30,10 @@ typedef struct weft_config {
  * alone turns that warning on too, with a backtrace of the stuck worker (weft/trace.h).
  * WEFT_TRACE=FILE (or cfg->trace_path) records a trace (weft/trace.h). WEFT_SPIN_US (default 50)
  * is how long a worker out of work keeps looking (stealing, polling its ring) before
- * it sleeps; 0 parks at once, which saves CPU when the machine is shared. */
+ * it sleeps; 0 parks at once, which saves CPU when the machine is shared.
+ * WEFT_STEAL_AGE_US (default 20; 0 = at once) is how long the task at the head of a busy
+ * worker's queue must have waited before an idle worker steals it, unless the busy
+ * worker's backlog would take longer than that to drain. */
 WEFT_API int weft_run(const weft_config *cfg, weft_fn main, void *arg, void **result);
 
 /* Index of the worker running the caller (0..weft_workers()-1), -1 outside the
