@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
     atomic_store_explicit(&w->current, to, memory_order_relaxed);
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    int *e = &errno; /* this thread's, used before the switch only */
+    int *e = w->errno_loc; /* not &errno: see errno_loc in internal.h */
     self->saved_errno = *e;
     *e = to->saved_errno;
     if (!park_self)
@@ -80,6 +80,72 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
 #endif
     if ((uintptr_t)x & WEFT_XFER_PARK)
         weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
+}
+
+/* weft__park's body (park.c has the protocol), inline for the hot waits (channels): a
+ * switch made fewer calls deep costs fewer mispredicted returns when the task resumes.
+ *
+ * Direct hand-off: when the task woken last on this worker waits in the next-task
+ * slot, switch straight to it instead of through the scheduler, which would pick it
+ * anyway. Message passing between two tasks then costs one switch per message, not
+ * two. The parking task publishes after the switch (step 2 above). Not with a permit
+ * pending (consumed below, no switch), nor with a lender chain (the scheduler must park
+ * the lenders), nor past a streak of WEFT_PARK_DIRECT_MAX, so the local queue, timers
+ * and I/O get their turn. */
+static inline __attribute__((always_inline)) void weft__park_inline(weft_task *t)
+{
+    weft__worker *w = t->w;
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) &&
+        w->direct_streak < WEFT_PARK_DIRECT_MAX && !t->lender &&
+        atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_ACTIVE) {
+        weft_task *to = weft__take_next_direct(w);
+        if (to) {
+            weft__switch_direct(t, to, true);
+            return;
+        }
+    }
+    int s = WEFT_TS_ACTIVE;
+    if (WEFT_LIKELY(atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING))) {
+        weft__switch_out(t, WEFT_SW_PARK);
+        return;
+    }
+    /* s == NOTIFIED: consume the permit (acquire: see what the waker published). */
+    s = WEFT_TS_NOTIFIED;
+    atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+}
+
+/* A plain thread's wait on its futex (park.c). */
+void weft__waiter_wait_thread(weft__waiter *w);
+
+/* weft__waiter_wait's body, inline for the same reason. */
+static inline __attribute__((always_inline)) int weft__waiter_wait_inline(weft__waiter *w)
+{
+    weft_task *t = w->task;
+    if (!t) {
+        weft__waiter_wait_thread(w);
+        return 0;
+    }
+    bool armed = false;
+    int rc;
+    uint8_t reason = t->tr_reason; /* the caller's tag, consumed by every park */
+    for (;;) {
+        if (atomic_load_explicit(&w->fired, memory_order_acquire)) {
+            rc = 0;
+            break;
+        }
+        rc = weft__interrupted(t);
+        if (rc)
+            break;
+        if (!armed && t->deadline != UINT64_MAX && !t->nointr) {
+            weft__timer_arm(t->w, t, t->deadline);
+            armed = true;
+        }
+        t->tr_reason = reason;
+        weft__park_inline(t);
+    }
+    if (armed)
+        weft__timer_disarm(t);
+    return rc;
 }
 
 #endif

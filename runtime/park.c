@@ -35,31 +35,7 @@
 
 void weft__park(weft_task *t)
 {
-    /* Direct hand-off (handoff.h): when the task woken last on this worker waits in the
-     * next-task slot, switch straight to it instead of through the scheduler, which
-     * would pick it anyway. Message passing between two tasks then costs one switch per
-     * message, not two. The parking task publishes after the switch (handoff.h step 2).
-     * Not with a permit pending (consumed below, no switch), nor with a lender chain
-     * (the scheduler must park the lenders), nor past a streak of
-     * WEFT_PARK_DIRECT_MAX, so the local queue, timers and I/O get their turn. */
-    weft__worker *w = t->w;
-    if (atomic_load_explicit(&w->next, memory_order_relaxed) &&
-        w->direct_streak < WEFT_PARK_DIRECT_MAX && !t->lender &&
-        atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_ACTIVE) {
-        weft_task *to = weft__take_next_direct(w);
-        if (to) {
-            weft__switch_direct(t, to, true);
-            return;
-        }
-    }
-    int s = WEFT_TS_ACTIVE;
-    if (WEFT_LIKELY(atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_PARKING))) {
-        weft__switch_out(t, WEFT_SW_PARK);
-        return;
-    }
-    /* s == NOTIFIED: consume the permit (acquire: see what the waker published). */
-    s = WEFT_TS_NOTIFIED;
-    atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+    weft__park_inline(t);
 }
 
 static inline void unpark(weft_task *t, bool lifo)
@@ -134,35 +110,15 @@ void weft__waiter_fire(weft__waiter *w, int res)
         futex_wake(&w->fired); /* at worst a spurious wake of a reused address */
 }
 
+void weft__waiter_wait_thread(weft__waiter *w)
+{
+    while (!atomic_load(&w->fired))
+        futex_wait(&w->fired, 0);
+}
+
 int weft__waiter_wait(weft__waiter *w)
 {
-    weft_task *t = w->task;
-    if (!t) {
-        while (!atomic_load(&w->fired))
-            futex_wait(&w->fired, 0);
-        return 0;
-    }
-    bool armed = false;
-    int rc;
-    uint8_t reason = t->tr_reason; /* the caller's tag, consumed by every park */
-    for (;;) {
-        if (atomic_load_explicit(&w->fired, memory_order_acquire)) {
-            rc = 0;
-            break;
-        }
-        rc = weft__interrupted(t);
-        if (rc)
-            break;
-        if (!armed && t->deadline != UINT64_MAX && !t->nointr) {
-            weft__timer_arm(t->w, t, t->deadline);
-            armed = true;
-        }
-        t->tr_reason = reason;
-        weft__park(t);
-    }
-    if (armed)
-        weft__timer_disarm(t);
-    return rc;
+    return weft__waiter_wait_inline(w);
 }
 
 int weft__waiter_await_fire(weft__waiter *w)

@@ -340,6 +340,7 @@ void weft__worker_loop(weft__worker *w)
 {
     weft__rt *rt = weft__rt_cur;
     tls_errno = &errno;
+    w->errno_loc = tls_errno;
     for (;;) {
         weft_task *t = weft__find_work(w);
         if (!t)

@@ -42,6 +42,7 @@
  *     sender hands its element to a waiting receiver, a receiver that makes room takes a
  *     waiting sender's element into the store, and close fires everyone with the error.
  */
+#include "runtime/handoff.h"
 #include "sync/chan_internal.h"
 
 enum { MAX_ELEM = 65536, RETRY = WEFT__RETRY };
@@ -343,7 +344,7 @@ static int push_op(weft_chan *c, void *elem)
 
 /* Steps 1 and 4 for either side: queue, count, re-try, sleep. Returns the operation's
  * result, or RETRY when the caller should go round again. */
-static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
+HOT int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
 {
     weft__waiter w = {.task = self, .elem = elem};
     weft__spin_lock(&c->lock);
@@ -361,7 +362,7 @@ static int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
     }
     weft__spin_unlock(&c->lock);
     weft__trace_waiter(&w, WEFT_TR_CHAN);
-    rc = weft__waiter_wait(&w);
+    rc = weft__waiter_wait_inline(&w);
     return rc ? leave(c, sd->q, sd->n, &w, rc) : w.res;
 }
 
