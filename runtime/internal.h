@@ -314,14 +314,16 @@ unsigned weft__runq_len(weft__runq *q);
  * the stolen tasks to run now, or NULL. */
 weft_task *weft__runq_steal(weft__worker *w, weft__worker *victim);
 
-/* Global injection queue: a mutex-protected list plus an atomic length for the cheap
- * emptiness check (Tokio's inject queue is a mutex too). */
+/* Global injection queue: chunks of task pointers under a mutex plus an atomic length
+ * for the cheap emptiness check (Tokio's inject queue is a mutex too). */
 void weft__inject_push(weft_task *t);
-void weft__inject_push_batch(weft_task *head, weft_task *tail, size_t n);
+void weft__inject_push_batch(weft_task **ts, size_t n);
 weft_task *weft__inject_pop(void);
 /* Pops one task to run and moves a fair share more into w's local queue. */
 weft_task *weft__inject_pop_batch(weft__worker *w);
 size_t weft__inject_len(void);
+/* After a run, with the queue empty: frees the chunks. */
+void weft__inject_fini(void);
 
 /* ---- workers (worker.c, idle.c) --------------------------------------------------- */
 enum { WEFT_SW_NONE, WEFT_SW_YIELD, WEFT_SW_PARK, WEFT_SW_DONE };

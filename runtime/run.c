@@ -380,6 +380,7 @@ out_pool:
     weft__rt_cur = NULL;
     while (weft__inject_pop())
         ; /* only after a failed start */
+    weft__inject_fini();
     weft__trace_stop();
 out_pool_only:
     weft__taskpool_fini();
