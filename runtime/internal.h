@@ -344,9 +344,10 @@ struct weft__worker {
     /* Owner-only below. */
     unsigned index WEFT_ALIGNED;
     int sw_reason; /* why the task switched out */
-    /* This worker thread's errno. Direct switches inlined into a loop must not use
-     * &errno: __errno_location is a const function, so the compiler may reuse its
-     * result from before a switch, when the task may have moved to another thread. */
+    /* This worker thread's errno, for the scheduler's and direct switches' saves and
+     * restores. Direct switches inlined into a loop must not use &errno:
+     * __errno_location is a const function, so the compiler may reuse its result from
+     * before a switch, when the task may have moved to another thread. */
     int *errno_loc;
     void *sched_sp;
     bool searching;

@@ -35,9 +35,6 @@ enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, IO_INTERVAL = 31, LIFO_MAX = 1
  * The shared library is small enough to fit the static TLS reserve when dlopened. */
 static __thread weft__worker *tls_worker __attribute__((tls_model("initial-exec")));
 static __thread unsigned tls_lifo_streak __attribute__((tls_model("initial-exec")));
-/* The scheduler runs on the worker's own stack and never migrates, so it may keep its
- * thread's errno address instead of calling __errno_location twice per switch. */
-static __thread int *tls_errno __attribute__((tls_model("initial-exec")));
 
 weft__worker *weft__worker_self(void)
 {
@@ -174,7 +171,7 @@ static void run_task(weft__worker *w, weft_task *t)
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    *tls_errno = t->saved_errno;
+    *w->errno_loc = t->saved_errno;
 #if defined(WEFT_ASAN)
     __sanitizer_start_switch_fiber(&w->asan_fake, t->stack->lo, weft__stack_size());
 #endif
@@ -188,7 +185,7 @@ static void run_task(weft__worker *w, weft_task *t)
 #endif
     /* The task that came back: a direct hand-off may have switched to another one. */
     t = atomic_load_explicit(&w->current, memory_order_relaxed);
-    t->saved_errno = *tls_errno;
+    t->saved_errno = *w->errno_loc;
     atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
     if (WEFT_TRACE_ON())
         weft__trace_run_stop(w, t, w->sw_reason);
@@ -339,8 +336,7 @@ weft_task *weft__idle(weft__worker *w);
 void weft__worker_loop(weft__worker *w)
 {
     weft__rt *rt = weft__rt_cur;
-    tls_errno = &errno;
-    w->errno_loc = tls_errno;
+    w->errno_loc = &errno; /* the scheduler and direct switches use it (internal.h) */
     for (;;) {
         weft_task *t = weft__find_work(w);
         if (!t)
