@@ -69,7 +69,11 @@ static void *g_main(void *arg)
 static void *c_main_sp, *c_co_sp;
 static int c_depth; /* 0: switch from the loop itself; 3: from three calls down */
 
+#if defined(__clang__)
+#define NOINL __attribute__((noinline)) /* clang has no noipa */
+#else
 #define NOINL __attribute__((noinline, noipa))
+#endif
 static NOINL void *c_sw3(void **save, void *to, void *x)
 {
     void *r = weft__ctx_switch(save, to, x);
