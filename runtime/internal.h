@@ -96,6 +96,8 @@ void weft__stacks_fini(void);
 weft__stack *weft__stack_get(weft__stack_cache *cache);
 void weft__stack_put(weft__stack_cache *cache, weft__stack *s);
 void weft__stack_cache_drain(weft__stack_cache *cache);
+/* Monitor thread: gives back the pages of stacks idle for a period (stack.c). */
+void weft__stacks_trim(uint64_t now);
 size_t weft__stack_size(void);
 size_t weft__stacks_in_use(void);
 /* Which stack's guard page holds addr, or NULL. Async-signal-safe. */

@@ -15,6 +15,8 @@
  *     (STALL_SIGNAL), whose handler writes its backtrace to stderr, records a STALL
  *     trace event and asks the flight recorder for a dump. At most REPORTS_PER_SEC
  *     reports a second.
+ *  4. It gives back the pages of stacks that stayed unused for a second
+ *     (weft__stacks_trim), so the workers never pay for madvise.
  * The thread only reads workers' fields (relaxed) and writes stuck_tick; it never
  * touches a task beyond reading its fn.
  *
@@ -130,6 +132,7 @@ static void *monitor_main(void *arg)
     while (!atomic_load(&mon_stop)) {
         monitor_sleep(rt);
         uint64_t now = weft_now();
+        weft__stacks_trim(now);
         bool kick = false;
         for (unsigned i = 0; i < n; i++) {
             weft__worker *w = &rt->workers[i];

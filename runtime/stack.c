@@ -7,9 +7,16 @@
  *    mprotect(PROT_NONE), one extra mapping per guard, which caps a process near 32k
  *    live stacks under the default vm.max_map_count of 65530 (documented in README).
  * 3. Free stacks live in a per-worker LIFO cache (no locks, hot pages); beyond
- *    CACHE_MAX a batch goes to the global free list, where stacks above GLOBAL_KEEP give
- *    their pages back with MADV_DONTNEED.
- * 4. The slab table is append-only and published with a release store of its length,
+ *    CACHE_MAX a batch goes to the global dirty list (stacks whose pages may still be
+ *    resident). Getters take dirty stacks first, then clean ones (pages given back or
+ *    never touched), then map a new slab.
+ * 4. Pages go back to the kernel off the hot path: the monitor thread calls
+ *    weft__stacks_trim, which every TRIM_NS gives back (MADV_DONTNEED) the dirty stacks
+ *    beyond GLOBAL_KEEP that stayed unused for the whole period (the low-water mark of
+ *    the dirty list). madvise on the put path cost a TLB shoot-down IPI to every other
+ *    core per stack: with 2 workers it took ~24% of skynet's time (perf), and a stack
+ *    given back one moment was faulted in again the next.
+ * 5. The slab table is append-only and published with a release store of its length,
  *    so the SIGSEGV handler can look up a guard page without locks.
  */
 #include "runtime/internal.h"
@@ -31,6 +38,7 @@
 #endif
 
 enum { SLAB_SLOTS = 256, MAX_SLABS = 65536, CACHE_MAX = 64, GLOBAL_KEEP = 1024 };
+#define TRIM_NS 1000000000ull /* a dirty stack unused this long gives its pages back */
 
 typedef struct slab {
     char *base;
@@ -43,8 +51,12 @@ static struct {
     size_t slot; /* guard + stack */
     bool madv_guard;
     pthread_mutex_t lock;
-    weft__stack *free;
+    weft__stack *free; /* dirty: pages may be resident */
     size_t nfree;
+    size_t nfree_min;   /* low-water mark of nfree since the last trim */
+    weft__stack *clean; /* pages given back, or never touched */
+    size_t nclean;
+    uint64_t last_trim; /* monitor thread only */
     slab *slabs[MAX_SLABS];
     _Atomic size_t nslabs;
     _Atomic size_t in_use;
@@ -64,8 +76,9 @@ int weft__stacks_init(size_t stack_size)
     g.page = (size_t)sysconf(_SC_PAGESIZE);
     g.size = (stack_size + g.page - 1) & ~(g.page - 1);
     g.slot = g.size + g.page;
-    g.free = NULL;
-    g.nfree = 0;
+    g.free = g.clean = NULL;
+    g.nfree = g.nfree_min = g.nclean = 0;
+    g.last_trim = 0;
     atomic_store(&g.in_use, 0);
     /* Probe MADV_GUARD_INSTALL on a scratch page. */
     void *p = mmap(NULL, g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -88,11 +101,11 @@ void weft__stacks_fini(void)
         g.slabs[i] = NULL;
     }
     atomic_store(&g.nslabs, 0);
-    g.free = NULL;
-    g.nfree = 0;
+    g.free = g.clean = NULL;
+    g.nfree = g.nfree_min = g.nclean = 0;
 }
 
-/* Maps a new slab and puts all but one of its stacks on the global free list. Called
+/* Maps a new slab and puts all but one of its stacks on the global clean list. Called
  * with g.lock held. */
 static weft__stack *slab_new(void)
 {
@@ -128,12 +141,30 @@ static weft__stack *slab_new(void)
     g.slabs[n] = s;
     /* release: the handler that reads nslabs sees the slab's fields */
     atomic_store_explicit(&g.nslabs, n + 1, memory_order_release);
-    for (size_t i = 1; i < SLAB_SLOTS; i++) {
-        s->desc[i].next = g.free;
-        g.free = &s->desc[i];
-        g.nfree++;
+    for (size_t i = SLAB_SLOTS - 1; i >= 1; i--) { /* lowest address first out */
+        s->desc[i].next = g.clean;
+        g.clean = &s->desc[i];
+        g.nclean++;
     }
     return &s->desc[0];
+}
+
+/* Takes one stack off the global lists, dirty first. Called with g.lock held. */
+static weft__stack *global_get(void)
+{
+    weft__stack *s = g.free;
+    if (s) {
+        g.free = s->next;
+        if (--g.nfree < g.nfree_min)
+            g.nfree_min = g.nfree;
+        return s;
+    }
+    s = g.clean;
+    if (s) {
+        g.clean = s->next;
+        g.nclean--;
+    }
+    return s;
 }
 
 weft__stack *weft__stack_get(weft__stack_cache *c)
@@ -144,21 +175,17 @@ weft__stack *weft__stack_get(weft__stack_cache *c)
         c->count--;
     } else {
         pthread_mutex_lock(&g.lock);
-        s = g.free;
-        if (s) {
-            g.free = s->next;
-            g.nfree--;
-            /* Refill the worker's cache with a batch while the lock is held. */
-            while (c && g.free && c->count < CACHE_MAX / 2) {
-                weft__stack *x = g.free;
-                g.free = x->next;
-                g.nfree--;
-                x->next = c->head;
-                c->head = x;
-                c->count++;
-            }
-        } else {
+        s = global_get();
+        if (!s)
             s = slab_new();
+        /* Refill the worker's cache with a batch while the lock is held. */
+        while (s && c && c->count < CACHE_MAX / 2) {
+            weft__stack *x = global_get();
+            if (!x)
+                break;
+            x->next = c->head;
+            c->head = x;
+            c->count++;
         }
         pthread_mutex_unlock(&g.lock);
         if (!s)
@@ -170,11 +197,40 @@ weft__stack *weft__stack_get(weft__stack_cache *c)
 
 static void global_put(weft__stack *s)
 {
-    if (g.nfree >= GLOBAL_KEEP)
-        (void)madvise(s->lo, g.size, MADV_DONTNEED);
     s->next = g.free;
     g.free = s;
     g.nfree++;
+}
+
+void weft__stacks_trim(uint64_t now)
+{
+    if (now - g.last_trim < TRIM_NS)
+        return;
+    g.last_trim = now;
+    pthread_mutex_lock(&g.lock);
+    size_t n = g.nfree_min > GLOBAL_KEEP ? g.nfree_min - GLOBAL_KEEP : 0;
+    weft__stack *batch = NULL, *tail = NULL;
+    for (size_t i = 0; i < n; i++) {
+        weft__stack *x = g.free;
+        g.free = x->next;
+        g.nfree--;
+        x->next = batch;
+        batch = x;
+        if (!tail)
+            tail = x;
+    }
+    g.nfree_min = g.nfree;
+    pthread_mutex_unlock(&g.lock);
+    if (!batch)
+        return;
+    /* Outside the lock: one TLB shoot-down per stack, paid by this thread. */
+    for (weft__stack *x = batch; x; x = x->next)
+        (void)madvise(x->lo, g.size, MADV_DONTNEED);
+    pthread_mutex_lock(&g.lock);
+    tail->next = g.clean;
+    g.clean = batch;
+    g.nclean += n;
+    pthread_mutex_unlock(&g.lock);
 }
 
 void weft__stack_put(weft__stack_cache *c, weft__stack *s)

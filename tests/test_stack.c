@@ -1,6 +1,6 @@
 /* test_stack.c — task stacks: the configured size is usable, overflowing it gives a
- * clear diagnostic (in a child process), and tens of thousands of tasks can hold a
- * stack at once.
+ * clear diagnostic (in a child process), tens of thousands of tasks can hold a stack at
+ * once, and the pages of stacks left idle after such a burst go back to the kernel.
  *
  * The overflow runs in a fresh process: this program re-executes itself with
  * --overflow-child, so cmocka's signal handlers are not inherited, and the parent
@@ -210,6 +210,79 @@ static void test_many_live_stacks(void **state)
     wt_run_1_2(many_tasks_main, NULL);
 }
 
+/* ---- idle stacks give their pages back ------------------------------------------------ */
+
+enum { BURST = WT_SCALE(8000, 8000, 2000), BURST_TOUCH = 16 * 1024 };
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    WT_NONNULL(f);
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    WT_GE(kb, 0);
+    return kb;
+}
+
+static void *burst_waiter(void *arg)
+{
+    (void)use_stack(BURST_TOUCH); /* 16 KiB of this stack's pages become resident */
+    atomic_fetch_add(&many_ready, 1);
+    int v;
+    WT_EQ(weft_chan_recv(arg, &v), -EPIPE); /* burst_main closes the channel */
+    return NULL;
+}
+
+static void *burst_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&many_ready, 0);
+    weft_chan *c = weft_chan_new(sizeof(int), 0);
+    WT_NONNULL(c);
+    weft_task **t = malloc(BURST * sizeof *t);
+    WT_NONNULL(t);
+    for (int i = 0; i < BURST; i++)
+        t[i] = wt_spawn(burst_waiter, c);
+    uint64_t t0 = weft_now();
+    while (atomic_load(&many_ready) < BURST) {
+        WT_OK(weft_sleep(WT_MS));
+        if (weft_now() - t0 > 30 * WT_SEC)
+            fail_msg("only %d of %d tasks started", atomic_load(&many_ready), BURST);
+    }
+    long peak = rss_kb();
+    weft_chan_close(c);
+    for (int i = 0; i < BURST; i++)
+        WT_OK(weft_join(t[i], NULL));
+    /* Every stack is free now. The runtime keeps some for the next burst (a global
+     * reserve of 1024 plus the workers' caches) and gives the rest back after about a
+     * second without use, off the workers' hot path. Wait up to 6 s for at least half
+     * of the pages beyond the reserve. */
+    long want = (long)(BURST - 1024 - 2 * 64) * (BURST_TOUCH / 1024) / 2;
+    long now = rss_kb();
+    t0 = weft_now();
+    while (peak - now < want && weft_now() - t0 < 6 * WT_SEC) {
+        WT_OK(weft_sleep(100 * WT_MS));
+        now = rss_kb();
+    }
+    print_message("      RSS %ld KiB with %d blocked tasks, %ld KiB after they finished\n", peak,
+                  BURST, now);
+    if (peak - now < want)
+        fail_msg("RSS fell by %ld KiB, want at least %ld", peak - now, want);
+    free(t);
+    weft_chan_free(c);
+    return NULL;
+}
+
+static void test_idle_stacks_returned(void **state)
+{
+    (void)state;
+    wt_run_1_2(burst_main, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
@@ -218,6 +291,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stack_size_honoured),
         cmocka_unit_test(test_stack_overflow_diagnostic),
         cmocka_unit_test(test_many_live_stacks),
+        cmocka_unit_test(test_idle_stacks_returned),
     };
     return WT_RUN_GROUP(tests);
 }
