@@ -99,7 +99,6 @@ void weft__stack_cache_drain(weft__stack_cache *cache);
 /* Monitor thread: gives back the pages of stacks idle for a period (stack.c). */
 void weft__stacks_trim(uint64_t now);
 size_t weft__stack_size(void);
-size_t weft__stacks_in_use(void);
 /* Which stack's guard page holds addr, or NULL. Async-signal-safe. */
 const weft__stack *weft__stack_guard_hit(const void *addr);
 

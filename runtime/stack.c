@@ -59,16 +59,11 @@ static struct {
     uint64_t last_trim; /* monitor thread only */
     slab *slabs[MAX_SLABS];
     _Atomic size_t nslabs;
-    _Atomic size_t in_use;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 size_t weft__stack_size(void)
 {
     return g.size;
-}
-size_t weft__stacks_in_use(void)
-{
-    return atomic_load_explicit(&g.in_use, memory_order_relaxed);
 }
 
 int weft__stacks_init(size_t stack_size)
@@ -79,7 +74,6 @@ int weft__stacks_init(size_t stack_size)
     g.free = g.clean = NULL;
     g.nfree = g.nfree_min = g.nclean = 0;
     g.last_trim = 0;
-    atomic_store(&g.in_use, 0);
     /* Probe MADV_GUARD_INSTALL on a scratch page. */
     void *p = mmap(NULL, g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -191,7 +185,6 @@ weft__stack *weft__stack_get(weft__stack_cache *c)
         if (!s)
             return NULL;
     }
-    atomic_fetch_add_explicit(&g.in_use, 1, memory_order_relaxed);
     return s;
 }
 
@@ -235,7 +228,6 @@ void weft__stacks_trim(uint64_t now)
 
 void weft__stack_put(weft__stack_cache *c, weft__stack *s)
 {
-    atomic_fetch_sub_explicit(&g.in_use, 1, memory_order_relaxed);
     if (c && c->count < CACHE_MAX) {
         s->next = c->head;
         c->head = s;
