@@ -8,7 +8,8 @@
  *    overwrites a slot once c_head has moved past it (ABA would need 2^32 dequeues
  *    during one steal).
  * 3. A full local queue moves half of itself plus the new task to the injection queue
- *    in one batch (Go and Tokio do the same), so a spawning loop never blocks.
+ *    in one batch (Go and Tokio do the same), so a spawning loop never blocks. The
+ *    owner claims that half with the thieves' single CAS, not one CAS per task.
  * 4. Under TSan, ck's inline asm is invisible: the task pointer is released before an
  *    enqueue and acquired after a dequeue (research/design.md §3).
  */
@@ -36,17 +37,36 @@ unsigned weft__runq_len(weft__runq *q)
     return ck_ring_size(&q->ring);
 }
 
+/* Claims the older half (rounded up) of q's queued tasks with one CAS on c_head and
+ * copies them to out; 0 when q is empty. Thieves and q's owner (overflow) both use it. */
+static unsigned grab_half(weft__runq *q, weft_task **out)
+{
+    ck_ring_t *r = &q->ring;
+    const unsigned mask = r->mask;
+    for (;;) {
+        unsigned c = ck_pr_load_uint(&r->c_head);
+        ck_pr_fence_load(); /* c_head before p_tail, as ck's own dequeue */
+        unsigned p = ck_pr_load_uint(&r->p_tail);
+        unsigned avail = p - c;
+        if (avail == 0 || avail > mask)
+            return 0; /* empty, or a torn snapshot */
+        unsigned n = avail - avail / 2;
+        ck_pr_fence_load(); /* slots below p_tail: the producer filled them first */
+        for (unsigned i = 0; i < n; i++)
+            out[i] = ck_pr_load_ptr(&q->buf[(c + i) & mask].value);
+        ck_pr_fence_store_atomic(); /* slot loads before the claiming CAS */
+        if (ck_pr_cas_uint(&r->c_head, c, c + n)) {
+            for (unsigned i = 0; i < n; i++)
+                TSAN_ACQUIRE(out[i]);
+            return n;
+        }
+    }
+}
+
 static void overflow(weft__worker *w, weft_task *t)
 {
-    weft_task *batch[WEFT_RUNQ_SIZE / 2 + 1];
-    size_t n = 0;
-    unsigned half = ck_ring_size(&w->runq.ring) / 2;
-    for (unsigned i = 0; i < half; i++) {
-        if (!ck_ring_dequeue_spmc(&w->runq.ring, w->runq.buf, &batch[n]))
-            break;
-        TSAN_ACQUIRE(batch[n]);
-        n++;
-    }
+    weft_task *batch[WEFT_RUNQ_SIZE / 2 + 2];
+    size_t n = grab_half(&w->runq, batch);
     batch[n++] = t;
     weft__inject_push_batch(batch, n);
 }
@@ -69,32 +89,14 @@ weft_task *weft__runq_pop(weft__runq *q)
 
 weft_task *weft__runq_steal(weft__worker *w, weft__worker *v)
 {
-    ck_ring_t *r = &v->runq.ring;
-    const unsigned mask = r->mask;
     weft_task *got[WEFT_RUNQ_SIZE / 2 + 1];
-    unsigned n;
-    for (;;) {
-        unsigned c = ck_pr_load_uint(&r->c_head);
-        ck_pr_fence_load(); /* c_head before p_tail, as ck's own dequeue */
-        unsigned p = ck_pr_load_uint(&r->p_tail);
-        unsigned avail = p - c;
-        if (avail == 0 || avail > mask)
-            return NULL; /* empty, or a torn snapshot: try another victim */
-        n = avail - avail / 2;
-        ck_pr_fence_load(); /* slots below p_tail: the producer filled them first */
-        for (unsigned i = 0; i < n; i++)
-            got[i] = ck_pr_load_ptr(&v->runq.buf[(c + i) & mask].value);
-        ck_pr_fence_store_atomic(); /* slot loads before the claiming CAS */
-        if (ck_pr_cas_uint(&r->c_head, c, c + n))
-            break;
-    }
+    unsigned n = grab_half(&v->runq, got);
+    if (!n)
+        return NULL; /* empty, or a torn snapshot: try another victim */
     /* Keep the first for ourselves, queue the rest locally (our queue is empty: we only
      * steal when out of work, so they fit). */
-    TSAN_ACQUIRE(got[0]);
-    for (unsigned i = 1; i < n; i++) {
-        TSAN_ACQUIRE(got[i]);
+    for (unsigned i = 1; i < n; i++)
         weft__runq_push(w, got[i]);
-    }
     atomic_fetch_add_explicit(&w->n_steals, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&v->n_stolen, n, memory_order_relaxed);
     WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, n, 0);
