@@ -78,8 +78,34 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
 #endif
-    if ((uintptr_t)x & WEFT_XFER_PARK)
-        weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
+    if ((uintptr_t)x & WEFT_XFER_PARK) {
+        weft_task *p = (weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK);
+        int s = WEFT_TS_ACTIVE;
+        /* Step 2, inline for the common case (no wake-up meanwhile); acq_rel CAS:
+         * publishes p's saved context to whoever takes it from PARKED. */
+        if (WEFT_UNLIKELY(!atomic_compare_exchange_strong(&p->state, &s, WEFT_TS_PARKED)))
+            weft__park_finish(p);
+    }
+}
+
+/* The task in w's next-task slot, with a stack, for a parking task to switch to
+ * directly, or NULL. The caller has seen the slot non-empty (relaxed) and runs the task
+ * with weft__switch_direct. */
+static inline __attribute__((always_inline)) weft_task *weft__take_next_direct(weft__worker *w)
+{
+    /* acquire: pairs with the release that filled the slot (weft__schedule_lifo_on) */
+    weft_task *t = atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
+    if (WEFT_UNLIKELY(!t))
+        return NULL; /* a thief took it (the monitor saw this worker stuck) */
+    if (WEFT_UNLIKELY(!t->stack)) {
+        /* Never run (its entry expects the scheduler's xfer): the scheduler starts it.
+         * Only woken tasks reach the slot, so this does not happen today. */
+        weft__runq_push(w, t);
+        return NULL;
+    }
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(t->wake_tsc))
+        weft__stats_latency(w, t);
+    return t;
 }
 
 /* weft__park's body (park.c has the protocol), inline for the hot waits (channels): a
@@ -146,6 +172,57 @@ static inline __attribute__((always_inline)) int weft__waiter_wait_inline(weft__
     if (armed)
         weft__timer_disarm(t);
     return rc;
+}
+
+/* weft__schedule(t, true) for a caller that knows its worker w (a task reads its own
+ * t->w; NULL from a plain thread): the woken task goes to w's next-task slot. Inline
+ * for the channels' hand-over, which wakes a task per message. */
+static inline __attribute__((always_inline)) void weft__schedule_lifo_on(weft__worker *w,
+                                                                        weft_task *t)
+{
+    if (WEFT_UNLIKELY(!w)) {
+        weft__schedule(t, true);
+        return;
+    }
+    /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
+        t->wake_tsc = weft__clock_raw();
+    /* The woken task runs next; the one it displaces goes to the queue, where idle
+     * workers can steal it, so tell them. An empty slot has nothing a thief could
+     * take, so a plain release store fills it. */
+    weft_task *prev = atomic_load_explicit(&w->next, memory_order_relaxed);
+    if (WEFT_LIKELY(!prev)) {
+        atomic_store_explicit(&w->next, t, memory_order_release);
+        return;
+    }
+    prev = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
+    if (prev) {
+        weft__runq_push(w, prev);
+        weft__notify_parked();
+    }
+}
+
+/* weft__waiter_fire (park.c) inline, for a waker that knows its worker w (see above):
+ * the common case, a parked task, is one CAS and a store into w's next-task slot; every
+ * other state goes through weft__unpark. */
+static inline __attribute__((always_inline)) void weft__waiter_fire_on(weft__worker *w,
+                                                                      weft__waiter *wt,
+                                                                      int res)
+{
+    weft_task *t = wt->task; /* before `fired`: the waiter's memory may then be gone */
+    if (WEFT_UNLIKELY(!t)) {
+        weft__waiter_fire(wt, res); /* a plain thread: futex */
+        return;
+    }
+    wt->res = res;
+    atomic_store_explicit(&wt->fired, 1, memory_order_release);
+    int s = WEFT_TS_PARKED;
+    if (WEFT_LIKELY(!WEFT_TRACE_ON()) &&
+        atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE)) {
+        weft__schedule_lifo_on(w, t);
+        return;
+    }
+    weft__unpark(t);
 }
 
 #endif

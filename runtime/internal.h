@@ -477,7 +477,6 @@ static inline bool weft__direct_ok(weft_task *self)
 /* At most this many direct switches in a row from a parking task to its worker's
  * next-task slot (park.c), the next-slot streak the scheduler allows (LIFO_MAX). */
 #define WEFT_PARK_DIRECT_MAX 16u
-weft_task *weft__take_next_direct(weft__worker *w);
 
 void *weft__worker_main(void *arg);
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */

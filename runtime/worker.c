@@ -226,23 +226,13 @@ void weft__schedule(weft_task *t, bool lifo)
         weft__notify_parked();
         return;
     }
+    if (lifo) {
+        weft__schedule_lifo_on(w, t); /* handoff.h */
+        return;
+    }
     /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
     if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
         t->wake_tsc = weft__clock_raw();
-    if (lifo) {
-        /* The woken task runs next; the one it displaces goes to the queue, where
-         * idle workers can steal it, so tell them. An empty slot has nothing a thief
-         * could take, so a plain release store fills it. */
-        weft_task *prev = atomic_load_explicit(&w->next, memory_order_relaxed);
-        if (!prev) {
-            atomic_store_explicit(&w->next, t, memory_order_release);
-            return;
-        }
-        prev = atomic_exchange_explicit(&w->next, t, memory_order_acq_rel);
-        if (!prev)
-            return;
-        t = prev;
-    }
     weft__runq_push(w, t);
     weft__notify_parked();
 }
@@ -253,24 +243,6 @@ static weft_task *take_next(weft__worker *w)
         return NULL;
     /* acquire: pairs with the release in weft__schedule's exchange */
     return atomic_exchange_explicit(&w->next, NULL, memory_order_acquire);
-}
-
-/* The task in w's next-task slot, with a stack, for a parking task to switch to
- * directly (park.c), or NULL. The caller runs it with weft__switch_direct. */
-weft_task *weft__take_next_direct(weft__worker *w)
-{
-    weft_task *t = take_next(w);
-    if (!t)
-        return NULL;
-    if (WEFT_UNLIKELY(!t->stack)) {
-        /* Never run (its entry expects the scheduler's xfer): the scheduler starts it.
-         * Only woken tasks reach the slot, so this does not happen today. */
-        weft__runq_push(w, t);
-        return NULL;
-    }
-    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(t->wake_tsc))
-        weft__stats_latency(w, t);
-    return t;
 }
 
 static weft_task *find_local(weft__worker *w, uint64_t tick)

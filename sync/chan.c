@@ -140,9 +140,18 @@ HOT void wake_one(weft_chan *c, weft__waitq *q, _Atomic uint32_t *n)
         wake_one_slow(c, q, n);
 }
 
+/* Fires a popped waiter from a task on worker me (NULL: unknown or a plain thread). */
+HOT void fire_on(weft__worker *me, weft__waiter *w, int res)
+{
+    if (WEFT_UNLIKELY(w->sel != NULL))
+        w = &w->sel->w;
+    weft__waiter_fire_on(me, w, res);
+}
+
 /* One send on a ring channel that never waits: a direct hand-over to a waiting
- * receiver (step 3) or a push. 0, -EAGAIN when full, the closed error. */
-HOT int ring_send_once(weft_chan *c, const void *elem)
+ * receiver (step 3) or a push. me: the sending task's worker, or NULL. 0, -EAGAIN when
+ * full, the closed error. */
+HOT int ring_send_once(weft_chan *c, const void *elem, weft__worker *me)
 {
     if (atomic_load_explicit(&c->nrecvw, memory_order_relaxed)) {
         weft__waiter *r = NULL;
@@ -155,7 +164,7 @@ HOT int ring_send_once(weft_chan *c, const void *elem)
         }
         weft__spin_unlock(&c->lock);
         if (r) {
-            weft__fire(r, 0);
+            fire_on(me, r, 0);
             /* The ring is empty, yet senders may wait: one of them was told RETRY
              * ("there is space") and we may be that one, having used the hand-over
              * instead. Pass the news on so the space is not forgotten. */
@@ -377,7 +386,7 @@ int weft_chan_send(weft_chan *c, const void *elem)
     if (!c->ring)
         return locked_op(c, true, (void *)elem, self, true);
     for (;;) {
-        int rc = ring_send_once(c, elem);
+        int rc = ring_send_once(c, elem, self ? self->w : NULL);
         if (rc != -EAGAIN)
             return rc;
         /* Full: queue, count, re-try, sleep (step 1). */
@@ -493,7 +502,7 @@ int weft__chan_try_op(weft_chan *c, bool send, void *elem)
 {
     if (!c->ring)
         return locked_op(c, send, elem, NULL, false);
-    return send ? ring_send_once(c, elem) : ring_recv_once(c, elem);
+    return send ? ring_send_once(c, elem, NULL) : ring_recv_once(c, elem);
 }
 
 void weft__chan_enqueue(weft_chan *c, bool send, weft__waiter *rec)
