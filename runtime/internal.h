@@ -254,9 +254,43 @@ typedef struct weft__countdown {
 typedef struct weft__waitq {
     weft__waiter *head, *tail;
 } weft__waitq;
-void weft__waitq_push(weft__waitq *q, weft__waiter *w);
-weft__waiter *weft__waitq_pop(weft__waitq *q);
-void weft__waitq_remove(weft__waitq *q, weft__waiter *w);
+static inline void weft__waitq_push(weft__waitq *q, weft__waiter *w)
+{
+    w->next = NULL;
+    w->prev = q->tail;
+    if (q->tail)
+        q->tail->next = w;
+    else
+        q->head = w;
+    q->tail = w;
+}
+
+static inline weft__waiter *weft__waitq_pop(weft__waitq *q)
+{
+    weft__waiter *w = q->head;
+    if (w) {
+        q->head = w->next;
+        if (q->head)
+            q->head->prev = NULL;
+        else
+            q->tail = NULL;
+        w->next = w->prev = NULL;
+    }
+    return w;
+}
+
+static inline void weft__waitq_remove(weft__waitq *q, weft__waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        q->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        q->tail = w->prev;
+    w->next = w->prev = NULL;
+}
 
 /* A tiny test-and-test-and-set lock; never held across a suspension. */
 typedef struct {
