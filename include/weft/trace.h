@@ -40,7 +40,7 @@ WEFT_API bool weft_trace_enabled(void);
 /* One worker's counters since the runtime started. Always kept, whether or not a trace
  * is recorded. Time is split by what the worker was doing: idle_ns parked in its
  * io_uring, search_ns looking for work to steal, busy_ns the rest (running tasks,
- * polling I/O and timers). The schedule latency is sampled (about one wake-up in 16). */
+ * polling I/O and timers). The schedule latency is sampled (about one wake-up in 64). */
 typedef struct weft_worker_stats {
     uint64_t tasks_run;  /* task resumptions (a task that suspends 3 times counts 4) */
     uint64_t spawned;    /* tasks spawned by tasks running on this worker */
