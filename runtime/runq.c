@@ -84,6 +84,12 @@ weft_task *weft__runq_pop(weft__runq *q)
     if (!ck_ring_dequeue_spmc(&q->ring, q->buf, &t))
         return NULL;
     TSAN_ACQUIRE(t);
+    /* Warm the next queued task's object while this one runs: it has waited behind
+     * everything queued before it and is likely cold (skynet at one worker spent ~6 %
+     * on the first load from each popped task). The slot may be stale or empty; a
+     * prefetch never faults. */
+    unsigned c = ck_pr_load_uint(&q->ring.c_head);
+    __builtin_prefetch(ck_pr_load_ptr(&q->buf[c & q->ring.mask].value));
     return t;
 }
 
