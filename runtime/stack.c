@@ -55,7 +55,6 @@ static struct {
     size_t nfree;
     size_t nfree_min;   /* low-water mark of nfree since the last trim */
     weft__stack *clean; /* pages given back, or never touched */
-    size_t nclean;
     uint64_t last_trim; /* monitor thread only */
     slab *slabs[MAX_SLABS];
     _Atomic size_t nslabs;
@@ -72,7 +71,7 @@ int weft__stacks_init(size_t stack_size)
     g.size = (stack_size + g.page - 1) & ~(g.page - 1);
     g.slot = g.size + g.page;
     g.free = g.clean = NULL;
-    g.nfree = g.nfree_min = g.nclean = 0;
+    g.nfree = g.nfree_min = 0;
     g.last_trim = 0;
     /* Probe MADV_GUARD_INSTALL on a scratch page. */
     void *p = mmap(NULL, g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -96,7 +95,7 @@ void weft__stacks_fini(void)
     }
     atomic_store(&g.nslabs, 0);
     g.free = g.clean = NULL;
-    g.nfree = g.nfree_min = g.nclean = 0;
+    g.nfree = g.nfree_min = 0;
 }
 
 /* Maps a new slab and puts all but one of its stacks on the global clean list. Called
@@ -138,7 +137,6 @@ static weft__stack *slab_new(void)
     for (size_t i = SLAB_SLOTS - 1; i >= 1; i--) { /* lowest address first out */
         s->desc[i].next = g.clean;
         g.clean = &s->desc[i];
-        g.nclean++;
     }
     return &s->desc[0];
 }
@@ -154,10 +152,8 @@ static weft__stack *global_get(void)
         return s;
     }
     s = g.clean;
-    if (s) {
+    if (s)
         g.clean = s->next;
-        g.nclean--;
-    }
     return s;
 }
 
@@ -222,7 +218,6 @@ void weft__stacks_trim(uint64_t now)
     pthread_mutex_lock(&g.lock);
     tail->next = g.clean;
     g.clean = batch;
-    g.nclean += n;
     pthread_mutex_unlock(&g.lock);
 }
 
