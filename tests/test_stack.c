@@ -164,24 +164,32 @@ static void *many_waiter(void *arg)
     return (void *)(uintptr_t)v;
 }
 
+/* Spawns n tasks of fn(c) and waits until every one has started (counted in
+ * many_ready) and so holds a stack. Returns the malloc'ed handles. */
+static weft_task **spawn_blocked(weft_fn fn, weft_chan *c, int n)
+{
+    weft_task **t = malloc((size_t)n * sizeof *t);
+    WT_NONNULL(t);
+    for (int i = 0; i < n; i++)
+        t[i] = wt_spawn(fn, c);
+    uint64_t t0 = weft_now();
+    while (atomic_load(&many_ready) < n) {
+        WT_OK(weft_sleep(WT_MS));
+        if (weft_now() - t0 > 30 * WT_SEC)
+            fail_msg("only %d of %d tasks started", atomic_load(&many_ready), n);
+    }
+    return t;
+}
+
 static void *many_tasks_main(void *arg)
 {
     (void)arg;
     atomic_store(&many_ready, 0);
     weft_chan *c = weft_chan_new(sizeof(int), 0);
     WT_NONNULL(c);
-    weft_task **t = malloc(MANY * sizeof *t);
     unsigned char *seen = calloc(MANY + 1, 1);
-    WT_NONNULL(t);
     WT_NONNULL(seen);
-    for (int i = 0; i < MANY; i++)
-        t[i] = wt_spawn(many_waiter, c);
-    uint64_t t0 = weft_now();
-    while (atomic_load(&many_ready) < MANY) {
-        WT_OK(weft_sleep(WT_MS));
-        if (weft_now() - t0 > 30 * WT_SEC)
-            fail_msg("only %d of %d tasks started", atomic_load(&many_ready), MANY);
-    }
+    weft_task **t = spawn_blocked(many_waiter, c, MANY);
     /* Every one of them has run (so holds a stack) and none has finished. */
     WT_GE(weft__tasks_live(), (size_t)MANY + 1);
     for (int i = 1; i <= MANY; i++)
@@ -243,16 +251,7 @@ static void *burst_main(void *arg)
     atomic_store(&many_ready, 0);
     weft_chan *c = weft_chan_new(sizeof(int), 0);
     WT_NONNULL(c);
-    weft_task **t = malloc(BURST * sizeof *t);
-    WT_NONNULL(t);
-    for (int i = 0; i < BURST; i++)
-        t[i] = wt_spawn(burst_waiter, c);
-    uint64_t t0 = weft_now();
-    while (atomic_load(&many_ready) < BURST) {
-        WT_OK(weft_sleep(WT_MS));
-        if (weft_now() - t0 > 30 * WT_SEC)
-            fail_msg("only %d of %d tasks started", atomic_load(&many_ready), BURST);
-    }
+    weft_task **t = spawn_blocked(burst_waiter, c, BURST);
     long peak = rss_kb();
     weft_chan_close(c);
     for (int i = 0; i < BURST; i++)
@@ -263,7 +262,7 @@ static void *burst_main(void *arg)
      * of the pages beyond the reserve. */
     long want = (long)(BURST - 1024 - 2 * 64) * (BURST_TOUCH / 1024) / 2;
     long now = rss_kb();
-    t0 = weft_now();
+    uint64_t t0 = weft_now();
     while (peak - now < want && weft_now() - t0 < 6 * WT_SEC) {
         WT_OK(weft_sleep(100 * WT_MS));
         now = rss_kb();
