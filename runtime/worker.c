@@ -23,6 +23,7 @@
 #include <string.h>
 
 #if defined(WEFT_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(WEFT_TSAN)
@@ -214,6 +215,13 @@ static void run_task(weft__worker *w, weft_task *t)
         break;
     }
     case WEFT_SW_DONE:
+#if defined(WEFT_ASAN)
+        /* The frames still on the finished task's stack (task_entry, switch_out) never
+         * return, so ASan never clears their redzones: clear them before the stack
+         * serves another task, which would otherwise trip over them. */
+        __asan_unpoison_memory_region(t->sp, (size_t)(t->stack->lo + weft__stack_size() -
+                                                      (char *)t->sp));
+#endif
         weft__stack_put(&w->stacks, t->stack);
         t->stack = NULL;
         weft__task_finish(w, t);
