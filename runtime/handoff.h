@@ -41,8 +41,23 @@
  * passes the task itself, an aligned pointer. */
 #define WEFT_XFER_PARK ((uintptr_t)1)
 
-/* Step 2's publish-after-switch, in worker.c. */
-void weft__park_finish(weft_task *p);
+/* Step 2's publish-after-switch: runs once p's context is saved, in the task switched
+ * to (or the scheduler, for lenders). The common case, no wake-up meanwhile, is one
+ * acq_rel CAS that publishes p's saved context to whoever takes it from PARKED. */
+void weft__park_finish_notified(weft_task *p); /* worker.c */
+static inline __attribute__((always_inline)) void weft__park_finish(weft_task *p)
+{
+    int s = WEFT_TS_ACTIVE;
+    if (WEFT_UNLIKELY(!atomic_compare_exchange_strong(&p->state, &s, WEFT_TS_PARKED)))
+        weft__park_finish_notified(p);
+}
+
+/* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
+static inline __attribute__((always_inline)) void weft__lat_stamp(weft__worker *w, weft_task *t)
+{
+    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
+        t->wake_tsc = weft__clock_raw();
+}
 
 static inline __attribute__((always_inline)) void weft__switch_direct(weft_task *self,
                                                                      weft_task *to,
@@ -78,14 +93,8 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
 #endif
-    if ((uintptr_t)x & WEFT_XFER_PARK) {
-        weft_task *p = (weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK);
-        int s = WEFT_TS_ACTIVE;
-        /* Step 2, inline for the common case (no wake-up meanwhile); acq_rel CAS:
-         * publishes p's saved context to whoever takes it from PARKED. */
-        if (WEFT_UNLIKELY(!atomic_compare_exchange_strong(&p->state, &s, WEFT_TS_PARKED)))
-            weft__park_finish(p);
-    }
+    if ((uintptr_t)x & WEFT_XFER_PARK)
+        weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
 }
 
 /* The task in w's next-task slot, with a stack, for a parking task to switch to
@@ -184,9 +193,7 @@ static inline __attribute__((always_inline)) void weft__schedule_lifo_on(weft__w
         weft__schedule(t, true);
         return;
     }
-    /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
-    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
-        t->wake_tsc = weft__clock_raw();
+    weft__lat_stamp(w, t);
     /* The woken task runs next; the one it displaces goes to the queue, where idle
      * workers can steal it, so tell them. An empty slot has nothing a thief could
      * take, so a plain release store fills it. */
@@ -215,6 +222,8 @@ static inline __attribute__((always_inline)) void weft__waiter_fire_on(weft__wor
         return;
     }
     wt->res = res;
+    /* release: the element copied for the waiter and res; the state RMW below (or in
+     * weft__unpark) orders this store against the task's park (park.c) */
     atomic_store_explicit(&wt->fired, 1, memory_order_release);
     int s = WEFT_TS_PARKED;
     if (WEFT_LIKELY(!WEFT_TRACE_ON()) &&

@@ -96,18 +96,15 @@ static void futex_wake(_Atomic uint32_t *addr)
 
 void weft__waiter_fire(weft__waiter *w, int res)
 {
-    /* Read the owner before publishing `fired`: afterwards the waiter's memory may be
-     * gone (it lives on the waiting side's stack). The task object itself is
-     * type-stable, so unparking it late is safe. */
-    weft_task *t = w->task;
+    if (w->task) {
+        /* The task's worker is not known here; NULL makes the wake-up find it. */
+        weft__waiter_fire_on(NULL, w, res);
+        return;
+    }
     w->res = res;
-    /* release: the element copied for the waiter and res; the state RMW in unpark
-     * orders this store against the task's park (see the top of this file) */
+    /* release: the element copied for the waiter and res */
     atomic_store_explicit(&w->fired, 1, memory_order_release);
-    if (t)
-        weft__unpark(t);
-    else
-        futex_wake(&w->fired); /* at worst a spurious wake of a reused address */
+    futex_wake(&w->fired); /* at worst a spurious wake of a reused address */
 }
 
 void weft__waiter_wait_thread(weft__waiter *w)

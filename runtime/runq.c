@@ -65,7 +65,7 @@ static unsigned grab_half(weft__runq *q, weft_task **out)
 
 static void overflow(weft__worker *w, weft_task *t)
 {
-    weft_task *batch[WEFT_RUNQ_SIZE / 2 + 2];
+    weft_task *batch[WEFT_RUNQ_SIZE / 2 + 1];
     size_t n = grab_half(&w->runq, batch);
     batch[n++] = t;
     weft__inject_push_batch(batch, n);

@@ -83,16 +83,12 @@ void weft__san_task_destroyed(weft_task *t)
 
 /* ---- switching -------------------------------------------------------------------- */
 
-/* Publish-after-switch for a task that left by a direct switch (handoff.h step 2):
- * runs in the task that was switched to, once p's context is saved. */
-void weft__park_finish(weft_task *p)
+/* The rare half of weft__park_finish (handoff.h): p was woken while it switched out
+ * (NOTIFIED); it runs again and re-checks. A CAS, not a store: it must read (acquire)
+ * the latest waker's write. */
+void weft__park_finish_notified(weft_task *p)
 {
-    int s = WEFT_TS_ACTIVE;
-    /* acq_rel CAS: publishes p's saved context to whoever takes it from PARKED */
-    if (atomic_compare_exchange_strong(&p->state, &s, WEFT_TS_PARKED))
-        return;
-    /* NOTIFIED: woken while it switched out; it runs again and re-checks. A CAS, not a
-     * store: it must read (acquire) the latest waker's write. */
+    int s = atomic_load_explicit(&p->state, memory_order_relaxed);
     while (!atomic_compare_exchange_weak(&p->state, &s, WEFT_TS_ACTIVE))
         ;
     weft__schedule(p, true);
@@ -243,9 +239,7 @@ void weft__schedule(weft_task *t, bool lifo)
         weft__schedule_lifo_on(w, t); /* handoff.h */
         return;
     }
-    /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
-    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
-        t->wake_tsc = weft__clock_raw();
+    weft__lat_stamp(w, t);
     weft__runq_push(w, t);
     weft__notify_parked();
 }
