@@ -9,6 +9,10 @@
  *     WEFT_STEAL_AGE_US (default 20 µs), or when the victim's backlog would take longer
  *     than that at the pace seen (queue_stale below); Go likewise lets a running P keep
  *     its runnext for 3 µs. The next slot is taken only from a stuck worker (step 6).
+ * 1b. For MOVED_HOLD_NS after tasks were moved to a worker on purpose (migrate.c: a
+ *     channel gathered the tasks that fought over it there), its queue is stolen from
+ *     only once its head waited MOVED_STEAL_AGE_NS, and after a steal what is left
+ *     waits its own age: stealing them back would only restart the fight.
  *  2. A searcher that finds work stops searching; if it was the last searcher it wakes a
  *     parked worker, so work keeps spreading without a thundering herd.
  *  3. Parking: set `parked` and count it (seq_cst), then re-check every queue — a pusher
@@ -33,6 +37,15 @@
 #include <unistd.h>
 
 
+
+/* Step 1b. */
+#define MOVED_HOLD_NS 10000000ull
+#define MOVED_STEAL_AGE_NS 500000ull
+
+static bool moved_hold(weft__worker *v, uint64_t now)
+{
+    return now - atomic_load_explicit(&v->moved_in_at, memory_order_relaxed) < MOVED_HOLD_NS;
+}
 
 static uint32_t xorshift(uint32_t *s)
 {
@@ -92,6 +105,10 @@ static bool queue_stale(weft__rt *rt, weft__worker *w, weft__worker *v)
     if (rt->steal_age_ns == 0)
         return true;
     uint64_t now = weft_now();
+    uint64_t age = rt->steal_age_ns;
+    /* Tasks were moved to v on purpose lately (migrate.c): leave it alone longer. */
+    if (moved_hold(v, now) && age < MOVED_STEAL_AGE_NS)
+        age = MOVED_STEAL_AGE_NS;
     if (s->t == 0 || s->victim != v->index) {
         s->victim = v->index;
         s->head = c;
@@ -100,8 +117,8 @@ static bool queue_stale(weft__rt *rt, weft__worker *w, weft__worker *v)
     }
     uint64_t waited = now - s->t;
     if (c == s->head)
-        return waited >= rt->steal_age_ns;
-    bool slow = (uint64_t)backlog * waited >= (uint64_t)(c - s->head) * rt->steal_age_ns;
+        return waited >= age;
+    bool slow = (uint64_t)backlog * waited >= (uint64_t)(c - s->head) * age;
     s->head = c;
     s->t = now;
     return slow;
@@ -118,20 +135,28 @@ static weft_task *steal_round(weft__rt *rt, weft__worker *w)
         weft_task *t = queue_stale(rt, w, v) ? weft__runq_steal(w, v) : NULL;
         if (t) {
             /* What is left has waited as long: unless the victim moves on, the next
-             * look takes more at once. */
+             * look takes more at once; not while v holds tasks gathered on purpose
+             * (step 1b): then what is left must wait its own age. */
             w->seen[v->index & 7].head = ck_pr_load_uint(&v->runq.ring.c_head);
+            uint64_t now = weft_now();
+            if (moved_hold(v, now))
+                w->seen[v->index & 7].t = now;
             return t;
         }
-        /* A worker stuck in one task for a monitor period gives up its next slot. */
+        /* A worker stuck in one task for a monitor period gives up its next slot and
+         * the tasks sent to it (migrate.c). */
         uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
+        if (atomic_load_explicit(&v->stuck_tick, memory_order_relaxed) != tick)
+            continue;
         if (atomic_load_explicit(&v->next, memory_order_relaxed) &&
-            atomic_load_explicit(&v->stuck_tick, memory_order_relaxed) == tick &&
             (t = atomic_exchange_explicit(&v->next, NULL, memory_order_acquire))) {
             atomic_fetch_add_explicit(&w->n_steals, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&v->n_stolen, 1, memory_order_relaxed);
             WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, 1, 0);
             return t;
         }
+        if (weft__inbox_nonempty(v) && (t = weft__inbox_steal(w, v)))
+            return t;
     }
     return weft__inject_pop_batch(w);
 }
@@ -167,7 +192,8 @@ static void park(weft__rt *rt, weft__worker *w)
      * checks below: a parked worker must have nothing runnable of its own. */
     if (atomic_load_explicit(&w->cancel_pending, memory_order_relaxed))
         weft__io_poll(w);
-    if (work_visible(rt) || atomic_load(&rt->stopping) || atomic_load(&w->next)) {
+    if (work_visible(rt) || atomic_load(&rt->stopping) || atomic_load(&w->next) ||
+        atomic_load(&w->inbox)) {
         if (atomic_exchange(&w->parked, false))
             atomic_fetch_sub(&rt->nparked, 1);
         return;
@@ -219,7 +245,9 @@ weft_task *weft__idle(weft__worker *w)
         WEFT_TRACE(WEFT_EV_SEARCH, 0, 0, 0, 0, 0);
         uint64_t s0 = weft__clock_raw();
         for (unsigned spin = 0;; spin++) {
-            weft_task *t = steal_round(rt, w);
+            weft_task *t = weft__inbox_nonempty(w) ? weft__inbox_take(w) : NULL;
+            if (!t)
+                t = steal_round(rt, w);
             if (t) {
                 search_time(w, s0);
                 if (end_search(rt, w))

@@ -142,7 +142,7 @@ struct weft_task {
     weft__timer *timer; /* armed timer of the current wait */
     uint64_t timer_st;  /* its armed state word (timer.c) */
     _Atomic uintptr_t jstate;
-    weft_task *qnext;     /* injection queue, or a set's done list */
+    weft_task *qnext;     /* injection queue, a worker's inbox, or a set's done list */
     weft_task *snext;     /* a set's pending list (a pending member may also sit in */
     weft_task *sprev;     /* the injection queue, so it needs links of its own) */
     weft_set *set;        /* owning set, or NULL */
@@ -155,6 +155,9 @@ struct weft_task {
     uint16_t tr_last;  /* worker it last ran on, WEFT_TRACE_NO_WORKER before its first run */
     uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
     uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
+    /* Channel contention seen by this task (sync/chan.c step 11): operations (up to
+     * the window) and ticket claims lost to other cores since the last look. */
+    uint16_t ch_ops, ch_fails;
     weft_task *lender;    /* suspended task lent to this one (worker.c, direct hand-off) */
 #if defined(WEFT_ASAN)
     void *asan_fake;
@@ -361,7 +364,7 @@ size_t weft__inject_len(void);
 void weft__inject_fini(void);
 
 /* ---- workers (worker.c, idle.c) --------------------------------------------------- */
-enum { WEFT_SW_NONE, WEFT_SW_YIELD, WEFT_SW_PARK, WEFT_SW_DONE };
+enum { WEFT_SW_NONE, WEFT_SW_YIELD, WEFT_SW_PARK, WEFT_SW_DONE, WEFT_SW_MIGRATE };
 
 struct weft__worker {
     /* Owner-written, read by thieves: its own line. */
@@ -372,6 +375,10 @@ struct weft__worker {
     _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
     int wake_fd;                            /* eventfd; its read is armed in the ring */
+    /* Tasks other workers sent here (migrate.c): a LIFO stack pushed with a CAS, taken
+     * whole by the owner (or by a thief when the owner is stuck). */
+    _Atomic(weft_task *) inbox WEFT_ALIGNED;
+    _Atomic uint64_t moved_in_at; /* weft_now() when the owner last took tasks from it */
     /* I/O cancel requests from tasks running elsewhere (io/uring.c), under cancel_lock. */
     weft__spin cancel_lock WEFT_ALIGNED;
     struct weft__io *cancel_head;
@@ -379,6 +386,7 @@ struct weft__worker {
     /* Owner-only below. */
     unsigned index WEFT_ALIGNED;
     int sw_reason; /* why the task switched out */
+    unsigned migrate_to; /* WEFT_SW_MIGRATE: the worker the task goes to */
     /* This worker thread's errno, for the scheduler's and direct switches' saves and
      * restores. Direct switches inlined into a loop must not use &errno:
      * __errno_location is a const function, so the compiler may reuse its result from
@@ -406,7 +414,7 @@ struct weft__worker {
     void *tsan_fiber;
 #endif
     /* Counters, owner-written (relaxed), summed by readers. */
-    _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks;
+    _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks, n_moved_in;
     _Atomic uint64_t n_io_sub, n_io_done;
     _Atomic uint64_t t_start, t_idle, t_search; /* weft__clock_raw() ticks (stats.c) */
     _Atomic uint64_t lat_hist[32];              /* wake → run, log2 ns buckets */
@@ -513,6 +521,21 @@ static inline bool weft__direct_ok(weft_task *self)
 #define WEFT_PARK_DIRECT_MAX 16u
 
 void *weft__worker_main(void *arg);
+
+/* Migration (migrate.c): the running task t moves to worker `to` (an index) at once,
+ * behind that worker's queue. Not a suspension point: no cancel or deadline is
+ * delivered. */
+void weft__migrate(weft_task *t, unsigned to);
+/* Run by run_task once t's context is saved: t goes into worker `to`'s inbox. */
+void weft__inbox_push(weft__worker *to, weft_task *t);
+/* Owner: moves the inbox into the local queue; returns one task to run, or NULL. */
+weft_task *weft__inbox_take(weft__worker *w);
+/* Thief: takes a stuck victim's whole inbox; returns one task to run, or NULL. */
+weft_task *weft__inbox_steal(weft__worker *w, weft__worker *v);
+static inline bool weft__inbox_nonempty(weft__worker *w)
+{
+    return atomic_load_explicit(&w->inbox, memory_order_relaxed) != NULL;
+}
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */
 void weft__worker_wake(weft__worker *w); /* unconditional kick (eventfd) */
 void weft__worker_wake_all(void);

@@ -3,10 +3,10 @@
  * Every PERIOD_NS it samples each worker's tick (tasks started) and current task:
  *  1. A worker whose tick has not moved for a whole period while it runs a task is
  *     stuck in that task. If it has queued work, its stuck_tick is published — thieves
- *     may then take even its next-task slot (idle.c) — and a parked worker is woken to
- *     do so. Every runnable task thus reaches an idle worker within about two periods,
- *     including the one in the next slot, which is otherwise left to its owner so
- *     message passing stays on one core.
+ *     may then take even its next-task slot and its inbox (idle.c, migrate.c) — and a
+ *     parked worker is woken to do so. Every runnable task thus reaches an idle worker
+ *     within about two periods, including the one in the next slot, which is otherwise
+ *     left to its owner so message passing stays on one core.
  *  2. The same check closes the rare lost-wake race of weft__notify_parked: queued work
  *     plus a parked worker plus no searcher gets a wake-up.
  *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
@@ -138,8 +138,9 @@ static void *monitor_main(void *arg)
             weft__worker *w = &rt->workers[i];
             uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
             weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-            bool queued =
-                weft__runq_len(&w->runq) || atomic_load_explicit(&w->next, memory_order_relaxed);
+            bool queued = weft__runq_len(&w->runq) ||
+                          atomic_load_explicit(&w->next, memory_order_relaxed) ||
+                          weft__inbox_nonempty(w);
             if (tick != s[i].tick || !cur) {
                 s[i].tick = tick;
                 s[i].since = now;

@@ -47,6 +47,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     if (WEFT_TRACE_ON())
         weft__trace_spawn(w, t);
     t->lender = NULL;
+    t->ch_ops = t->ch_fails = 0;
     weft__san_task_created(t);
     if (set)
         weft__set_adopt_new(set, t);

@@ -124,10 +124,12 @@ void weft__trace_run_start(weft__worker *w, weft_task *t)
 
 void weft__trace_run_stop(weft__worker *w, weft_task *t, int sw_reason)
 {
-    (void)w;
     unsigned r = WEFT_TR_OTHER, op = 0;
     if (sw_reason == WEFT_SW_YIELD) {
         r = WEFT_TR_YIELD;
+    } else if (sw_reason == WEFT_SW_MIGRATE) {
+        r = WEFT_TR_MIGRATE;
+        op = w->migrate_to;
     } else if (sw_reason == WEFT_SW_DONE) {
         r = WEFT_TR_DONE;
     } else if (t->tr_reason) {

@@ -120,6 +120,7 @@ enum weft_trace_reason {
     WEFT_TR_IO = 6,      /* an io_uring operation; a = opcode */
     WEFT_TR_DONE = 7,    /* the task returned (an END event follows) */
     WEFT_TR_OTHER = 8,   /* any other park (generators, blocking pool, signals) */
+    WEFT_TR_MIGRATE = 9, /* still runnable, moved to worker a (weft_move_to, channels) */
 };
 
 /* Who made a task runnable (WAKE.reason). */

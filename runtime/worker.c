@@ -8,12 +8,13 @@
  *  1. every GLOBAL_INTERVAL ticks the injection queue first (fairness for tasks spawned
  *     from outside and for local-queue overflow);
  *  2. every TIMER_INTERVAL ticks, or when out of local work, expired timers;
- *  3. the next-task slot (the task just woken: message passing stays in cache), at most
+ *  3. tasks other workers sent here (migrate.c), into the local queue;
+ *  4. the next-task slot (the task just woken: message passing stays in cache), at most
  *     LIFO_MAX times in a row so it cannot starve the queue;
- *  4. the local queue, then the injection queue;
- *  5. the worker's io_uring: submit what its tasks queued, reap completions (also every
+ *  5. the local queue, then the injection queue;
+ *  6. the worker's io_uring: submit what its tasks queued, reap completions (also every
  *     IO_INTERVAL ticks, so a busy worker still batches and delivers I/O);
- *  6. idle.c: search (steal half of a random victim's queue, spinning briefly), then
+ *  7. idle.c: search (steal half of a random victim's queue, spinning briefly), then
  *     park in the io_uring.
  */
 #include "runtime/handoff.h"
@@ -198,6 +199,9 @@ static void run_task(weft__worker *w, weft_task *t)
     case WEFT_SW_YIELD:
         weft__runq_push(w, t); /* behind everything already queued */
         break;
+    case WEFT_SW_MIGRATE:
+        weft__inbox_push(&weft__rt_cur->workers[w->migrate_to], t); /* migrate.c */
+        break;
     case WEFT_SW_PARK: {
         /* The context is saved: only now may wakers queue the task (park.c step 3). */
         int s = WEFT_TS_PARKING;
@@ -255,6 +259,8 @@ static weft_task *take_next(weft__worker *w)
 static weft_task *find_local(weft__worker *w, uint64_t tick)
 {
     weft_task *t;
+    if (WEFT_UNLIKELY(weft__inbox_nonempty(w)) && (t = weft__inbox_take(w)))
+        return t;
     if (tls_lifo_streak < LIFO_MAX || !weft__runq_len(&w->runq)) {
         if ((t = take_next(w))) {
             tls_lifo_streak++;

@@ -48,6 +48,9 @@ struct weft_chan {
     int (*cmp)(const void *a, const void *b);
     /* task_done calls plus elements dropped by an immediate shutdown */
     _Atomic uint64_t ndone WEFT_ALIGNED;
+    /* Ring channels: the worker its contending tasks gather on, -1 until contention
+     * picked one (chan.c step 11). */
+    _Atomic int home WEFT_ALIGNED;
 };
 
 /* Element copies: the common sizes as fixed-size copies the compiler inlines. */

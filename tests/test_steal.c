@@ -1,7 +1,8 @@
 /* test_steal.c — work must move away from a worker whose task hogs it: a task made
  * runnable by a hog (spawned into its local queue or "next" slot, or woken by a send
  * and so placed in its next slot) must run on the other worker while the hog spins for
- * 300 ms without suspending. How soon is printed (the design target is ~1 ms) but not
+ * 300 ms without suspending; so must a task that moved itself to the hog's worker
+ * (weft_move_to) and sits in its inbox. How soon is printed (the design target is ~1 ms) but not
  * asserted: timing belongs to bench/, and a loaded VM can delay any thread. Always 2
  * workers. */
 #include "fixture.h"
@@ -152,12 +153,72 @@ static void *steal_woken_main(void *arg)
 }
 WT_TEST_W(steal_woken, 2)
 
+/* ---- a task moved to a hogging worker (weft_move_to) ------------------------------------ */
+
+struct move_steal {
+    atomic_int hog_worker; /* -1 until the hog spins */
+    _Atomic uint64_t moved_at;
+    atomic_int ran_on;
+    atomic_int ran_while_hogging;
+};
+
+static void *move_hog(void *arg)
+{
+    struct move_steal *m = arg;
+    int w = weft_worker_id();
+    atomic_store(&m->hog_worker, w);
+    uint64_t start = weft_now();
+    while (weft_now() - start < HOG_NS) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    atomic_store(&m->ran_while_hogging, atomic_load(&m->ran_on) >= 0);
+    WT_EQ(weft_worker_id(), w);
+    return NULL;
+}
+
+static void *move_into_hog(void *arg)
+{
+    struct move_steal *m = arg;
+    while (atomic_load(&m->hog_worker) < 0)
+        WT_OK(weft_sleep(WT_MS));
+    int hw = atomic_load(&m->hog_worker);
+    atomic_store(&m->moved_at, weft_now());
+    WT_OK(weft_move_to((unsigned)hw)); /* into the inbox of a worker that cannot look */
+    atomic_store(&m->ran_on, weft_worker_id());
+    return NULL;
+}
+
+static void *steal_moved_main(void *arg)
+{
+    (void)arg;
+    for (int rep = 0; rep < REPEATS; rep++) {
+        struct move_steal m;
+        atomic_init(&m.hog_worker, -1);
+        atomic_init(&m.moved_at, 0);
+        atomic_init(&m.ran_on, -1);
+        atomic_init(&m.ran_while_hogging, 0);
+        weft_task *h = wt_spawn(move_hog, &m);
+        weft_task *t = wt_spawn(move_into_hog, &m);
+        WT_OK(weft_join(t, NULL));
+        WT_OK(weft_join(h, NULL));
+        print_message("      moved to the hog's worker %d, ran on worker %d\n",
+                      atomic_load(&m.hog_worker), atomic_load(&m.ran_on));
+        WT_NE(atomic_load(&m.ran_on), atomic_load(&m.hog_worker));
+        WT_EQ(atomic_load(&m.ran_while_hogging), 1);
+    }
+    return NULL;
+}
+WT_TEST_W(steal_moved, 2)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steal_spawned),
         cmocka_unit_test(test_steal_many_spawned),
         cmocka_unit_test(test_steal_woken),
+        cmocka_unit_test(test_steal_moved),
     };
     return WT_RUN_GROUP(tests);
 }

@@ -605,6 +605,52 @@ static void *work_spreads_main(void *arg)
 }
 WT_TEST_W(work_spreads, 2)
 
+/* ---- weft_move_to ------------------------------------------------------------------ */
+
+enum { MOVE_ROUNDS = 200 };
+
+static void *mover(void *arg)
+{
+    int base = 7000 + (int)(uintptr_t)arg * 100;
+    unsigned n = weft_workers();
+    for (int i = 0; i < MOVE_ROUNDS; i++) {
+        unsigned to = (unsigned)(i + (int)(uintptr_t)arg) % n;
+        write_errno(base + i);
+        WT_OK(weft_move_to(to));
+        /* Nothing else runs, so the target (woken if it slept) takes it from its
+         * inbox and runs it at once: no thief can get at it in between. */
+        WT_EQ(weft_worker_id(), (int)to);
+        WT_EQ(read_errno(), base + i);
+        if (i % 5 == 0)
+            WT_OK(weft_sleep(50 * WT_US)); /* a suspension elsewhere in between */
+    }
+    return NULL;
+}
+
+static void *move_to_main(void *arg)
+{
+    (void)arg;
+    unsigned n = weft_workers();
+    WT_EQ(weft_move_to(n), -EINVAL);
+    WT_EQ(weft_move_to(UINT32_MAX), -EINVAL);
+    int here = weft_worker_id();
+    WT_OK(weft_move_to((unsigned)here)); /* already there: returns at once */
+    WT_EQ(weft_worker_id(), here);
+    WT_OK(weft_join(wt_spawn(mover, NULL), NULL));
+    /* A cancelled task is told so instead of moving. */
+    weft_cancel(weft_self());
+    WT_EQ(weft_move_to(0), -ECANCELED);
+    return NULL;
+}
+
+static void test_move_to(void **state)
+{
+    (void)state;
+    WT_EQ(weft_move_to(0), -EPERM); /* outside the runtime */
+    (void)wt_run(2, move_to_main, NULL);
+    (void)wt_run(1, move_to_main, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_plain_thread),
         cmocka_unit_test(test_errno),
         cmocka_unit_test(test_work_spreads),
+        cmocka_unit_test(test_move_to),
     };
     return WT_RUN_GROUP(tests);
 }

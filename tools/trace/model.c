@@ -173,7 +173,7 @@ static int close_run(wt_model *m, unsigned l, lane_state *ls, uint64_t ts, uint8
     }
     if (reason == WEFT_TR_YIELD)
         t->yields++;
-    if (reason == WEFT_TR_YIELD || t->woke_while_running) {
+    if (reason == WEFT_TR_YIELD || reason == WEFT_TR_MIGRATE || t->woke_while_running) {
         t->ready = 1;
         t->ready_ts = ts;
     }

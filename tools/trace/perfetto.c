@@ -44,7 +44,7 @@ static int item_cmp(const void *a, const void *b)
 static const char *reason_name(unsigned r)
 {
     static const char *const n[] = {"end of trace", "yield", "sleep", "join", "chan",
-                                    "lock",         "io",    "done",  "other"};
+                                    "lock",         "io",    "done",  "other", "migrate"};
     return r < sizeof(n) / sizeof(n[0]) ? n[r] : "other";
 }
 
