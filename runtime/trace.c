@@ -29,7 +29,7 @@ static uint64_t clock_ns(const struct timespec *ts)
 static bool refill(tr_buf *b)
 {
     if (b->cur_own) {
-        /* The ring has room for every chunk the buffer can hold (TR_RING); should it
+        /* The ring holds TR_RING chunks (256 MiB, the default memory cap); should it
          * ever be full, the chunk's events count as dropped (it is freed at stop). */
         if (!tr_ring_push(&b->full, b->cur_own))
             b->drops += b->n;
@@ -39,7 +39,9 @@ static bool refill(tr_buf *b)
             weft__trace_writer_kick();
     }
     tr_chunk *c = tr_ring_pop(&b->free);
-    if (!c)
+    /* The writer fell behind (it competes with the workers for CPUs): rather than drop
+     * events, take a new chunk while under the memory cap. */
+    if (!c && !(weft__tr.flight) && !(c = weft__trace_chunk_new(&weft__tr)))
         return false;
     atomic_store_explicit(&c->n, 0, memory_order_relaxed);
     c->worker = b->worker;
@@ -185,24 +187,31 @@ static void dump_signal(int sig)
 
 tr_chunk *weft__trace_chunk_new(tr_state *s)
 {
-    if (s->nall >= s->max_chunks)
+    /* Claim a place under the cap first, so racing allocators never pass it. */
+    if (atomic_fetch_add_explicit(&s->nall, 1, memory_order_relaxed) >= s->max_chunks) {
+        atomic_fetch_sub_explicit(&s->nall, 1, memory_order_relaxed);
         return NULL;
+    }
     tr_chunk *c = weft__alloc(TR_CHUNK_BYTES);
-    if (!c)
+    if (!c) {
+        atomic_fetch_sub_explicit(&s->nall, 1, memory_order_relaxed);
         return NULL;
-    c->all_next = s->all;
-    s->all = c;
-    s->nall++;
+    }
+    tr_chunk *head = atomic_load_explicit(&s->all, memory_order_relaxed);
+    do
+        c->all_next = head;
+    while (!atomic_compare_exchange_weak(&s->all, &head, c));
     return c;
 }
 
 static void free_all(void)
 {
     tr_state *s = &weft__tr;
-    while (s->all) {
-        tr_chunk *c = s->all;
-        s->all = c->all_next;
+    tr_chunk *c = atomic_load(&s->all);
+    while (c) {
+        tr_chunk *next = c->all_next;
         weft__free(c, TR_CHUNK_BYTES);
+        c = next;
     }
     if (s->bufs)
         free(s->bufs);

@@ -20,7 +20,7 @@
 
 enum {
     TR_CHUNK_BYTES = 64 * 1024,
-    TR_RING = 256,     /* slots of each SPSC ring (255 usable: more than 2 fills + 1) */
+    TR_RING = 4096,    /* slots of each SPSC ring: 256 MiB of chunks may wait for the writer */
     TR_FREE_FILL = 64, /* chunks the writer keeps in each buffer's free ring */
     TR_MAX_MIB = 256,  /* default cap on chunk memory (WEFT_TRACE_BUFFER_MB) */
 };
@@ -96,8 +96,11 @@ typedef struct tr_state {
     uint32_t nworkers;
     uint64_t raw0; /* weft__clock_raw() at timestamp 0 */
     uint64_t start_mono_ns, start_unix_ns;
-    tr_chunk *all;           /* every chunk allocated (all_next), for teardown */
-    size_t nall, max_chunks; /* allocated, and the cap (the writer allocates more) */
+    /* Every chunk allocated (all_next), for teardown; pushed with a CAS, since a
+     * worker whose free ring ran dry allocates one itself (trace.c refill). */
+    _Atomic(tr_chunk *) all;
+    _Atomic size_t nall;     /* allocated */
+    size_t max_chunks;       /* the cap (WEFT_TRACE_BUFFER_MB) */
     pthread_t writer;
     _Atomic uint32_t wake; /* futex: the writer sleeps on 0 */
     _Atomic bool stop;

@@ -130,6 +130,32 @@ static void write_events(FILE *f, uint16_t worker, const weft_trace_event *ev, u
 
 /* ---- draining ---------------------------------------------------------------------- */
 
+/* Gives every buffer up to TR_FREE_FILL free chunks; in flight mode the oldest kept
+ * chunk is reused when the free list is empty. */
+static void top_up(void)
+{
+    tr_state *s = &weft__tr;
+    for (unsigned i = 0; i < s->nbufs; i++) {
+        tr_buf *b = &s->bufs[i];
+        while (tr_ring_len(&b->free) < TR_FREE_FILL) {
+            tr_chunk *c = wr.free;
+            if (c) {
+                wr.free = c->next;
+            } else if (s->flight && wr.kept) {
+                c = wr.kept;
+                wr.kept = c->next;
+                if (!wr.kept)
+                    wr.kept_tail = NULL;
+                wr.nkept--;
+            } else if (!(c = weft__trace_chunk_new(s))) {
+                break;
+            }
+            /* The push's release: the owner may reuse the chunk at once. */
+            tr_ring_push(&b->free, c);
+        }
+    }
+}
+
 /* Converts raw ticks to ns since the trace started, never going back within buffer bi;
  * collects function addresses (new ones are written at once in normal mode). */
 static void convert(unsigned bi, weft_trace_event *ev, uint32_t n, uint64_t *last)
@@ -168,6 +194,10 @@ static void drain(void)
                 write_events(s->f, c->worker, c->ev, n);
                 wr.nwritten += n;
                 chunk_push(&wr.free, c);
+                /* Writing is the slow part: keep the workers supplied meanwhile, or a
+                 * long drain leaves them without free chunks and they drop events. */
+                if (tr_ring_len(&b->free) < TR_FREE_FILL / 2)
+                    top_up();
                 continue;
             }
             c->next = NULL;
@@ -187,32 +217,6 @@ static void drain(void)
             wr.kept_tail = NULL;
         wr.nkept--;
         chunk_push(&wr.free, c);
-    }
-}
-
-/* Gives every buffer up to TR_FREE_FILL free chunks; in flight mode the oldest kept
- * chunk is reused when the free list is empty. */
-static void top_up(void)
-{
-    tr_state *s = &weft__tr;
-    for (unsigned i = 0; i < s->nbufs; i++) {
-        tr_buf *b = &s->bufs[i];
-        while (tr_ring_len(&b->free) < TR_FREE_FILL) {
-            tr_chunk *c = wr.free;
-            if (c) {
-                wr.free = c->next;
-            } else if (s->flight && wr.kept) {
-                c = wr.kept;
-                wr.kept = c->next;
-                if (!wr.kept)
-                    wr.kept_tail = NULL;
-                wr.nkept--;
-            } else if (!(c = weft__trace_chunk_new(s))) {
-                break;
-            }
-            /* The push's release: the owner may reuse the chunk at once. */
-            tr_ring_push(&b->free, c);
-        }
     }
 }
 
@@ -361,6 +365,7 @@ void *weft__trace_writer_main(void *arg)
          * ring now and drained below. */
         bool stopping = atomic_load(&s->stop);
         wr.npt = weft__clock_ns_per_tick();
+        top_up(); /* first: draining may take a while */
         drain();
         if (s->flight)
             handle_dumps(&sig_seen);
