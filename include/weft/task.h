@@ -36,8 +36,9 @@ WEFT_API bool weft_done(const weft_task *t);
  * behind them. 0, or -ECANCELED when the caller has been cancelled. */
 WEFT_API int weft_yield(void);
 
-/* Moves the calling task to worker `worker` (0..weft_workers()-1): it goes behind that
- * worker's queued tasks, as a yield there; on that worker already it returns at once. For shard-per-core designs and for tasks
+/* Moves the calling task to worker `worker` (0..weft_workers()-1): it runs there the next
+ * time that worker picks a task (moved tasks come before its local queue), woken if it
+ * sleeps; on that worker already it returns at once. For shard-per-core designs and for tasks
  * that share data with tasks on that worker. Not pinning: the task stays stealable
  * (a worker stuck in another task gives it up to an idle one) and may move later.
  * Channels do this by themselves for tasks that fight over them from several cores
