@@ -13,6 +13,13 @@
  *     channel gathered the tasks that fought over it there), its queue is stolen from
  *     only once its head waited MOVED_STEAL_AGE_NS, and after a steal what is left
  *     waits its own age: stealing them back would only restart the fight.
+ * 1c. The spin adapts per worker: a search that ends in a park halves the next one's
+ *     limit, one that finds work doubles it (plus 1 µs), up to WEFT_SPIN_US. A worker
+ *     woken for work its owner runs at once (I/O servers: completions queue tasks on
+ *     their own worker, which wakes the idle one) stops burning the CPU the rest of the
+ *     machine needs: on the 2-vCPU VM with the load generator on the same CPUs,
+ *     weft-httpd -w 2 went from 55-68k to 69-82k req/s and the echo server from 63-75k
+ *     to 77-81k msg/s.
  *  2. A searcher that finds work stops searching; if it was the last searcher it wakes a
  *     parked worker, so work keeps spreading without a thundering herd.
  *  3. Parking: set `parked` and count it (seq_cst), then re-check every queue — a pusher
@@ -41,6 +48,13 @@
 /* Step 1b. */
 #define MOVED_HOLD_NS 10000000ull
 #define MOVED_STEAL_AGE_NS 500000ull
+
+/* Step 1c: a search that found work lets the next spin longer, up to WEFT_SPIN_US. */
+static void spin_paid(weft__rt *rt, weft__worker *w)
+{
+    uint64_t n = 2 * w->spin_ns + 1000;
+    w->spin_ns = n < rt->spin_ns ? n : rt->spin_ns;
+}
 
 static bool moved_hold(weft__worker *v, uint64_t now)
 {
@@ -249,6 +263,7 @@ weft_task *weft__idle(weft__worker *w)
             if (!t)
                 t = steal_round(rt, w);
             if (t) {
+                spin_paid(rt, w);
                 search_time(w, s0);
                 if (end_search(rt, w))
                     weft__notify_parked();
@@ -260,6 +275,7 @@ weft_task *weft__idle(weft__worker *w)
                 if (weft__io_busy(w)) {
                     weft__io_poll(w);
                     if ((t = weft__find_work(w))) {
+                        spin_paid(rt, w);
                         search_time(w, s0);
                         if (end_search(rt, w))
                             weft__notify_parked();
@@ -269,11 +285,12 @@ weft_task *weft__idle(weft__worker *w)
                 uint64_t now = weft_now();
                 if (!t0)
                     t0 = now;
-                else if (now - t0 > rt->spin_ns)
+                else if (now - t0 > w->spin_ns)
                     break;
                 if (w->timers.len) {
                     weft__timers_run(w, now);
                     if ((t = weft__find_work(w))) {
+                        spin_paid(rt, w);
                         search_time(w, s0);
                         if (end_search(rt, w))
                             weft__notify_parked();
@@ -285,6 +302,7 @@ weft_task *weft__idle(weft__worker *w)
         }
         /* The last searcher to give up re-checks the queues after leaving the count
          * (park() below re-checks too, after counting itself parked). */
+        w->spin_ns /= 2; /* spinning did not pay: spin less next time (step 1c) */
         search_time(w, s0);
         end_search(rt, w);
     }

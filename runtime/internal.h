@@ -394,6 +394,7 @@ struct weft__worker {
     int *errno_loc;
     void *sched_sp;
     bool searching;
+    uint64_t spin_ns; /* how long its next search may spin (idle.c step 1c) */
     bool wake_armed;
     uint64_t wake_buf;
     uint32_t rand;

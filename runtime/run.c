@@ -322,6 +322,7 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     for (unsigned i = 0; i < rt->nworkers; i++) {
         ws[i].index = i;
         ws[i].wake_fd = -1;
+        ws[i].spin_ns = rt->spin_ns;
         /* No tick value yet: a worker that has run nothing (tick 0) is not stuck. */
         atomic_init(&ws[i].stuck_tick, UINT64_MAX);
         weft__runq_init(&ws[i].runq);

@@ -346,6 +346,53 @@ static void *fp_control_main(void *arg)
 }
 WT_TEST_1_2(fp_control)
 
+/* ---- an idle worker that never finds work stops spinning long --------------------------- */
+
+/* One task sleeps 100 µs, 1000 times. Each wake-up queues it on its worker, which wakes
+ * the other (parked, nobody searching), which searches, finds nothing to steal (the
+ * owner runs it at once) and parks again. The default spin is 50 µs; a search that found
+ * nothing halves the next one (idle.c step 1c), so searches end up short. Checked: the
+ * time spent searching per park is at most a third of the spin limit (measured 8-10 µs;
+ * 27-38 µs without the halving). Only when WEFT_SPIN_US is not set. */
+enum { TICKS = WT_SCALE(1000, 1000, 300) };
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < TICKS; i++)
+        WT_OK(weft_sleep(100 * WT_US));
+    return NULL;
+}
+
+static void *idle_spin_main(void *arg)
+{
+    (void)arg;
+    weft_worker_stats a[2], b[2];
+    WT_EQ(weft_stats(a, 2), 2);
+    WT_OK(weft_join(wt_spawn(ticker, NULL), NULL));
+    WT_EQ(weft_stats(b, 2), 2);
+    uint64_t search = 0, parks = 0;
+    for (int i = 0; i < 2; i++) {
+        search += b[i].search_ns - a[i].search_ns;
+        parks += b[i].parks - a[i].parks;
+    }
+    print_message("      %llu parks, %.1f us searching per park (spin limit 50 us)\n",
+                  (unsigned long long)parks, parks ? (double)search / (double)parks / 1e3 : 0.0);
+    if (parks >= 100)
+        WT_LE(3 * search, parks * 50 * WT_US);
+    return NULL;
+}
+
+static void test_idle_spin_adapts(void **state)
+{
+    (void)state;
+    if (getenv("WEFT_SPIN_US")) {
+        print_message("      WEFT_SPIN_US is set: skipped\n");
+        return;
+    }
+    (void)wt_run(2, idle_spin_main, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_leftover_tasks_cancelled_and_joined),
         cmocka_unit_test(test_stack_alignment),
         cmocka_unit_test(test_fp_control),
+        cmocka_unit_test(test_idle_spin_adapts),
     };
     return WT_RUN_GROUP(tests);
 }
