@@ -43,13 +43,17 @@
  *     waiting sender's element into the store, and close fires everyone with the error.
  * 11. Gathering contending tasks: a failed ticket CAS means a task on another core
  *     claimed the same end at the same moment. Each task counts its operations and
- *     lost claims (in weft_task, no shared writes); once a window of CONTEND_WINDOW
- *     operations saw at least 1 lost claim in CONTEND_SHARE, the channel's `home` is
- *     set to the task's worker if it has none, and a task elsewhere moves itself there
- *     (runtime/migrate.c) right after its operation. Measured on 2 vCPUs (chan_mpmc,
- *     4 × 4 tasks): tasks spread over both cores pay a cache-line transfer per message
- *     and ran at 7–30 M msg/s; gathered on one core, at one core's 40–65 M. Tasks that
- *     do real work between operations rarely lose a claim, so they stay spread.
+ *     lost claims (in weft_task, no shared writes) over a window of CONTEND_WINDOW
+ *     operations, with one clock read at its start. When at least 1 claim in
+ *     CONTEND_SHARE was lost, and the window ran without suspending and took under
+ *     CONTEND_OP_NS per operation (the task does little but channel operations), the
+ *     channel's `home` is set to the task's worker if it has none, and a task elsewhere
+ *     moves itself there (runtime/migrate.c) right after its operation. Measured on 2
+ *     vCPUs (chan_mpmc, 4 × 4 tasks): tasks spread over both cores pay a cache-line
+ *     transfer per message and ran at 7–30 M msg/s; gathered on one core, at one
+ *     core's 40–65 M. Tasks that work between operations lose claims too (4 consumers
+ *     spinning 200–500 ns per element did), but gain more from the second core: the
+ *     time rule keeps them spread (test_chan work_stays_spread).
  *     Only task callers of send/recv count; plain threads, try_* and select do not.
  */
 #include "runtime/handoff.h"
@@ -355,9 +359,25 @@ void weft_chan_free(weft_chan *c)
 /* ---- contention between cores (step 11) ---------------------------------------------- */
 
 enum {
-    CONTEND_WINDOW = 64, /* operations a task does between two looks at its share */
+    CONTEND_WINDOW = 32, /* operations a task does between two looks at its share */
     CONTEND_SHARE = 8,   /* gather when at least 1 in CONTEND_SHARE claims was lost */
+    CONTEND_OP_NS = 200, /* ... and the window took under this per operation */
 };
+
+/* Which run of which worker the task is in: unchanged across a window only if the task
+ * did not suspend (a suspension lets the worker run other tasks: its tick moves). */
+static inline uint64_t run_mark(weft_task *t)
+{
+    weft__worker *w = t->w;
+    return (atomic_load_explicit(&w->tick, memory_order_relaxed) & ((1ull << 48) - 1)) |
+           (uint64_t)w->index << 48;
+}
+
+static __attribute__((noinline)) void window_start(weft_task *t)
+{
+    t->ch_t0 = weft__clock_raw();
+    t->ch_mark0 = run_mark(t);
+}
 
 static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsigned fails)
 {
@@ -367,7 +387,13 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
         return;
     bool hot = t->ch_fails * CONTEND_SHARE >= t->ch_ops;
     t->ch_ops = t->ch_fails = 0;
-    if (!hot)
+    if (!hot || run_mark(t) != t->ch_mark0)
+        return;
+    /* Tasks that work between operations gain more from running in parallel than they
+     * lose to the contention: only tasks that do little else gather. */
+    double npt = weft__clock_ns_per_tick_quick();
+    if (npt == 0 || (double)(weft__clock_raw() - t->ch_t0) * npt >
+                        (double)CONTEND_WINDOW * CONTEND_OP_NS)
         return;
     int me = (int)t->w->index;
     int h = atomic_load_explicit(&c->home, memory_order_relaxed);
@@ -382,8 +408,8 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
 /* Counts an operation of task t and the ticket claims it lost. */
 HOT void note_contention(weft_chan *c, weft_task *t, unsigned fails)
 {
-    if (t->ch_ops < CONTEND_WINDOW)
-        t->ch_ops++;
+    if (t->ch_ops < CONTEND_WINDOW && t->ch_ops++ == 0)
+        window_start(t);
     if (WEFT_UNLIKELY(fails))
         contended(c, t, fails);
 }
