@@ -159,9 +159,10 @@ struct weft_task {
      * the window) and ticket claims lost to other cores since the last look. */
     uint16_t ch_ops, ch_fails;
     weft_task *lender;    /* suspended task lent to this one (worker.c, direct hand-off) */
-    /* Start of the current contention window: raw clock, and its worker's index and
-     * tick (a window that spans a suspension measures nothing). */
-    uint64_t ch_t0, ch_mark0;
+    /* Start of the current contention window: the raw clock's low bits, and its
+     * worker's index and tick's low bits (a window that spans a suspension measures
+     * nothing). 32 bits each: windows that count last microseconds. */
+    uint32_t ch_t0, ch_mark0;
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif

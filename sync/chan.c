@@ -366,16 +366,16 @@ enum {
 
 /* Which run of which worker the task is in: unchanged across a window only if the task
  * did not suspend (a suspension lets the worker run other tasks: its tick moves). */
-static inline uint64_t run_mark(weft_task *t)
+static inline uint32_t run_mark(weft_task *t)
 {
     weft__worker *w = t->w;
-    return (atomic_load_explicit(&w->tick, memory_order_relaxed) & ((1ull << 48) - 1)) |
-           (uint64_t)w->index << 48;
+    return (uint32_t)(atomic_load_explicit(&w->tick, memory_order_relaxed) & 0xffff) |
+           (uint32_t)w->index << 16;
 }
 
 static __attribute__((noinline)) void window_start(weft_task *t)
 {
-    t->ch_t0 = weft__clock_raw();
+    t->ch_t0 = (uint32_t)weft__clock_raw();
     t->ch_mark0 = run_mark(t);
 }
 
@@ -392,8 +392,8 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
     /* Tasks that work between operations gain more from running in parallel than they
      * lose to the contention: only tasks that do little else gather. */
     double npt = weft__clock_ns_per_tick_quick();
-    if (npt == 0 || (double)(weft__clock_raw() - t->ch_t0) * npt >
-                        (double)CONTEND_WINDOW * CONTEND_OP_NS)
+    uint32_t ticks = (uint32_t)weft__clock_raw() - t->ch_t0; /* modulo 2^32 */
+    if (npt == 0 || (double)ticks * npt > (double)CONTEND_WINDOW * CONTEND_OP_NS)
         return;
     int me = (int)t->w->index;
     int h = atomic_load_explicit(&c->home, memory_order_relaxed);
