@@ -281,8 +281,11 @@ static void *conn_main(void *arg)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&srv->used, 1);
+    weft__spin_unlock(&srv->lock);
+    /* The last touch of srv: once nconns reaches 0, stop may free it. Decrementing
+     * before the unlock let stop free srv between the two, and the unlock then wrote
+     * to freed memory (TSan, fetch_tool). */
     atomic_fetch_sub(&srv->nconns, 1);
-    weft__spin_unlock(&srv->lock); /* last touch of srv: stop may free it now */
     free(c);
     return NULL;
 }
