@@ -38,6 +38,7 @@ void bench_yield_switch(unsigned workers); /* yield_switch only */
 void bench_pingpong(unsigned workers);
 void bench_skynet(unsigned workers);
 void bench_chan_mpmc(unsigned workers);
+void bench_chan_pool(unsigned workers); /* weft only: a worker pool on one channel */
 void bench_fanout_cpu(unsigned workers); /* workers ignored: warm-up, then 1 and 2 */
 void bench_idle_memory(unsigned workers);
 void bench_select4(unsigned workers); /* micro_select.c */

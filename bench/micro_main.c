@@ -3,7 +3,7 @@
  *     bench=NAME workers=W value=V unit=U
  *
  * Usage: weft_micro BENCH [WORKERS]
- *   BENCH    spawn_join | yield | yield_switch | pingpong | skynet | chan_mpmc |
+ *   BENCH    spawn_join | yield | yield_switch | pingpong | skynet | chan_mpmc | chan_pool |
  *            fanout_cpu | idle_memory | mutex_contended | mutex_contended_fifo |
  *            select4 | gen_handoff | all
  *            (yield prints the yield and yield_switch lines; fanout_cpu ignores
@@ -29,6 +29,7 @@ static const struct bench benches[] = {
     {"pingpong", bench_pingpong},
     {"skynet", bench_skynet},
     {"chan_mpmc", bench_chan_mpmc},
+    {"chan_pool", bench_chan_pool},
     {"fanout_cpu", bench_fanout_cpu},
     {"idle_memory", bench_idle_memory},
     {"mutex_contended", bench_mutex},
