@@ -393,9 +393,10 @@ WT_TEST_1_2(mpmc)
  * the second half they seldom were (at most 1 sample in 10, against 1 in 4 to 1 in 2
  * measured with the gathering switched off). A loaded machine that never runs the two
  * workers together passes the second check trivially and skips the first. Sanitizer
- * builds check the data and the moves only: ten times slower operations contend far
- * less, and the ASan build's 3-slot run queues overflow into the global queue, which
- * any worker serves, so how well tasks gather there says nothing. */
+ * builds check the data only: their operations take longer than the 200 ns under which
+ * a task counts as doing little but channel operations (chan.c step 11), so they
+ * rarely gather, and the ASan build's 3-slot run queues overflow into the global queue,
+ * which any worker serves. */
 enum { GA_PER = WT_SCALE(400000, 100000, 40000), GA_SAMPLE = 256 };
 
 struct gather_chan {
@@ -479,10 +480,11 @@ static void *gather_contended_main(void *arg)
                   "the second; %u moves; second half %d samples on worker 0, %d on worker 1 "
                   "(%.0f%% on one)\n",
                   ov1, ov2, s0 + s1, moved, s0, s1, 100.0 * major);
-    if (ov1 >= 50)
-        WT_GT(moved, 0);
-    if (!WT_ASAN && !WT_TSAN)
+    if (!WT_ASAN && !WT_TSAN) {
+        if (ov1 >= 50)
+            WT_GT(moved, 0);
         WT_LE(10 * ov2, s0 + s1);
+    }
     return NULL;
 }
 WT_TEST_W(gather_contended, 2)
