@@ -54,17 +54,21 @@ void weft__inbox_push(weft__worker *to, weft_task *t)
     }
 }
 
-/* Queues every task of the list on w but the oldest, which it returns. */
-static weft_task *queue_list(weft__worker *w, weft_task *t)
+/* Queues every task of the list on w but the oldest, which it returns; *count: how
+ * many the list held. */
+static weft_task *queue_list(weft__worker *w, weft_task *t, uint64_t *count)
 {
     /* The stack holds the newest first: reverse it so they run in arrival order. */
     weft_task *rev = NULL;
+    uint64_t k = 0;
     while (t) {
         weft_task *n = t->qnext;
         t->qnext = rev;
         rev = t;
         t = n;
+        k++;
     }
+    *count = k;
     weft_task *first = rev;
     for (t = rev->qnext; t;) {
         weft_task *n = t->qnext;
@@ -82,16 +86,13 @@ weft_task *weft__inbox_take(weft__worker *w)
     weft_task *t = atomic_exchange_explicit(&w->inbox, NULL, memory_order_acquire);
     if (!t)
         return NULL;
-    bool more = t->qnext != NULL;
-    uint64_t n = 0;
-    for (weft_task *x = t; x; x = x->qnext)
-        n++;
+    uint64_t n;
+    t = queue_list(w, t, &n);
     atomic_store_explicit(&w->n_moved_in,
                           atomic_load_explicit(&w->n_moved_in, memory_order_relaxed) + n,
                           memory_order_relaxed);
     atomic_store_explicit(&w->moved_in_at, weft_now(), memory_order_relaxed);
-    t = queue_list(w, t);
-    if (more)
+    if (n > 1)
         weft__notify_parked();
     return t;
 }
@@ -104,5 +105,6 @@ weft_task *weft__inbox_steal(weft__worker *w, weft__worker *v)
     atomic_fetch_add_explicit(&w->n_steals, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&v->n_stolen, 1, memory_order_relaxed);
     WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, 1, 0);
-    return queue_list(w, t);
+    uint64_t n;
+    return queue_list(w, t, &n);
 }

@@ -41,7 +41,7 @@ static bool refill(tr_buf *b)
     tr_chunk *c = tr_ring_pop(&b->free);
     /* The writer fell behind (it competes with the workers for CPUs): rather than drop
      * events, take a new chunk while under the memory cap. */
-    if (!c && !(weft__tr.flight) && !(c = weft__trace_chunk_new(&weft__tr)))
+    if (!c && !weft__tr.flight && !(c = weft__trace_chunk_new(&weft__tr)))
         return false;
     atomic_store_explicit(&c->n, 0, memory_order_relaxed);
     c->worker = b->worker;

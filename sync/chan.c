@@ -76,8 +76,8 @@ static inline slot *slot_at(weft_chan *c, uint64_t pos)
  * task lookup, ~40 % fewer instructions per message than through four calls. */
 #define HOT static inline __attribute__((always_inline))
 
-/* 0, -EAGAIN when full, the closed error when closed. *fails counts ticket claims lost
- * to another core (step 11). */
+/* 0, -EAGAIN when full, the closed error when closed. *fails (if fails) counts ticket
+ * claims lost to another core (step 11). */
 HOT int ring_push(weft_chan *c, const void *elem, unsigned *fails)
 {
     uint64_t pos = atomic_load_explicit(&c->tail, memory_order_relaxed);
@@ -91,7 +91,8 @@ HOT int ring_push(weft_chan *c, const void *elem, unsigned *fails)
         if (d == 0) {
             if (atomic_compare_exchange_weak(&c->tail, &pos, pos + 1))
                 break;
-            ++*fails;
+            if (fails)
+                ++*fails;
         } else if (d < 0) {
             /* The slot still holds last lap's element: full, or a consumer is between
              * its CAS and its store (step 6). */
@@ -123,7 +124,8 @@ HOT int ring_pop(weft_chan *c, void *elem, unsigned *fails)
         if (d == 0) {
             if (atomic_compare_exchange_weak(&c->head, &pos, pos + 1))
                 break;
-            ++*fails;
+            if (fails)
+                ++*fails;
         } else if (d < 0) {
             uint64_t t = atomic_load(&c->tail);
             if ((t & ~CLOSED) == pos)
@@ -395,13 +397,14 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
     uint32_t ticks = (uint32_t)weft__clock_raw() - t->ch_t0; /* modulo 2^32 */
     if (npt == 0 || (double)ticks * npt > (double)CONTEND_WINDOW * CONTEND_OP_NS)
         return;
+    unsigned n = weft__rt_cur->nworkers;
     int me = (int)t->w->index;
     int h = atomic_load_explicit(&c->home, memory_order_relaxed);
-    /* No home yet, or one from an earlier runtime with more workers: here. */
-    while ((h < 0 || (unsigned)h >= weft__rt_cur->nworkers) &&
-           !atomic_compare_exchange_weak(&c->home, &h, me))
+    /* No home yet (-1), or one from an earlier runtime with more workers: here. After
+     * our CAS h keeps the old, invalid value, so nobody moves. */
+    while ((unsigned)h >= n && !atomic_compare_exchange_weak(&c->home, &h, me))
         ;
-    if (h >= 0 && (unsigned)h < weft__rt_cur->nworkers && h != me)
+    if ((unsigned)h < n && h != me)
         weft__migrate(t, (unsigned)h);
 }
 
@@ -423,16 +426,15 @@ typedef struct side {
     _Atomic uint32_t *n, *on;
 } side;
 
+/* Under the lock: contention here is not what step 11 looks for. */
 static int push_op(weft_chan *c, void *elem)
 {
-    unsigned fails = 0; /* under the lock: contention here is not what step 11 looks for */
-    return ring_push(c, elem, &fails);
+    return ring_push(c, elem, NULL);
 }
 
 static int pop_op(weft_chan *c, void *elem)
 {
-    unsigned fails = 0;
-    return ring_pop(c, elem, &fails);
+    return ring_pop(c, elem, NULL);
 }
 
 /* Steps 1 and 4 for either side: queue, count, re-try, sleep. Returns the operation's
@@ -512,8 +514,7 @@ int weft_chan_try_send(weft_chan *c, const void *elem)
 {
     if (!c->ring)
         return locked_op(c, true, (void *)elem, NULL, false);
-    unsigned fails = 0;
-    int rc = ring_push(c, elem, &fails);
+    int rc = ring_push(c, elem, NULL);
     if (rc == 0)
         wake_one(c, &c->recvq, &c->nrecvw);
     return rc;
@@ -523,8 +524,7 @@ int weft_chan_try_recv(weft_chan *c, void *elem)
 {
     if (!c->ring)
         return locked_op(c, false, elem, NULL, false);
-    unsigned fails = 0;
-    return ring_recv_once(c, elem, &fails);
+    return ring_recv_once(c, elem, NULL);
 }
 
 /* Steps 5 and 9. */
@@ -538,7 +538,7 @@ static void close_common(weft_chan *c, bool immediate)
     weft__spin_lock(&c->lock);
     if (immediate) {
         if (c->ring) {
-            while (pop_op(c, NULL) == 0)
+            while (ring_pop(c, NULL, NULL) == 0)
                 dropped++;
         } else {
             dropped = weft__store_drop(c);
@@ -594,8 +594,7 @@ int weft__chan_try_op(weft_chan *c, bool send, void *elem)
 {
     if (!c->ring)
         return locked_op(c, send, elem, NULL, false);
-    unsigned fails = 0;
-    return send ? ring_send_once(c, elem, NULL, &fails) : ring_recv_once(c, elem, &fails);
+    return send ? ring_send_once(c, elem, NULL, NULL) : ring_recv_once(c, elem, NULL);
 }
 
 void weft__chan_enqueue(weft_chan *c, bool send, weft__waiter *rec)
