@@ -67,7 +67,7 @@ typedef weft__slot slot;
 
 static inline slot *slot_at(weft_chan *c, uint64_t pos)
 {
-    size_t i = c->mask ? (size_t)(pos & c->mask) : (size_t)(pos % c->cap);
+    size_t i = WEFT_LIKELY(c->mask != SIZE_MAX) ? (size_t)(pos & c->mask) : (size_t)(pos % c->cap);
     return (slot *)(c->slots + i * c->stride);
 }
 
@@ -315,7 +315,7 @@ static weft_chan *chan_new(size_t elem_size, size_t capacity, int kind,
     c->ring = capacity && kind == WEFT__FIFO;
     if (c->ring) {
         c->stride = (sizeof(slot) + elem_size + 7) & ~(size_t)7;
-        c->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
+        c->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : SIZE_MAX;
         c->slots = weft__alloc(capacity * c->stride);
         if (!c->slots) {
             free(c);

@@ -39,7 +39,8 @@ struct weft_chan {
     weft__waitq recvq, sendq, joinq;
     bool ring; /* bounded FIFO: the lock-free ring; else a store under the lock */
     int kind;  /* WEFT__FIFO / LIFO / PRIO (locked stores) */
-    size_t esize, cap, stride, mask; /* mask: cap - 1 when cap is a power of two, else 0 */
+    size_t esize, cap, stride, mask; /* mask: cap - 1 when cap is a power of two
+                                      * (1 included), else SIZE_MAX: divide */
     char *slots;
     /* locked store: FIFO ring from uhead, or array (LIFO stack, PRIO heap) from 0 */
     size_t uhead, ulen, uslots;
