@@ -24,6 +24,12 @@
  *  5. At most WEFT_DIRECT_MAX direct switches in a row (weft__direct_ok): then a
  *     hand-off goes through the run queue, so a busy pair cannot starve the worker's
  *     other tasks, timers and I/O.
+ *  6. Yield before waiting (weft__yield_next): a task about to wait for a channel while
+ *     the task it just woke sits in its worker's next-task slot switches to that task
+ *     first and stays runnable: the target puts it in the next-task slot once the
+ *     switch has saved its context, as step 2 parks. Two tasks passing messages then
+ *     find each other's element in the ring and never register, park or take the
+ *     channel's lock: no waiter-queue lock, waiter count or state CASes per message.
  */
 #ifndef WEFT_RUNTIME_HANDOFF_H
 #define WEFT_RUNTIME_HANDOFF_H
@@ -37,9 +43,10 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-/* The xfer value of a direct switch whose switcher parks as it leaves. The scheduler
- * passes the task itself, an aligned pointer. */
+/* The xfer value of a direct switch whose switcher parks as it leaves (step 2), or
+ * stays runnable (step 6). The scheduler passes the task itself, an aligned pointer. */
 #define WEFT_XFER_PARK ((uintptr_t)1)
+#define WEFT_XFER_YIELD ((uintptr_t)2)
 
 /* Step 2's publish-after-switch: runs once p's context is saved, in the task switched
  * to (or the scheduler, for lenders). The common case, no wake-up meanwhile, is one
@@ -59,17 +66,34 @@ static inline __attribute__((always_inline)) void weft__lat_stamp(weft__worker *
         t->wake_tsc = weft__clock_raw();
 }
 
-static inline __attribute__((always_inline)) void weft__switch_direct(weft_task *self,
-                                                                     weft_task *to,
-                                                                     bool park_self)
+static inline __attribute__((always_inline)) void weft__next_put(weft__worker *w, weft_task *t);
+
+/* Runs first in a task resumed by a direct switch: step 2's or step 6's
+ * publish-after-switch of the task that switched to it. */
+static inline __attribute__((always_inline)) void weft__resume_fixup(void *x)
 {
+    uintptr_t v = (uintptr_t)x;
+    if (v & WEFT_XFER_PARK)
+        weft__park_finish((weft_task *)(v & ~WEFT_XFER_PARK));
+    else if (WEFT_UNLIKELY(v & WEFT_XFER_YIELD)) {
+        weft_task *p = (weft_task *)(v & ~WEFT_XFER_YIELD);
+        weft__next_put(p->w, p); /* runnable all along: not a wake-up to time */
+    }
+}
+
+/* mode: WEFT_XFER_PARK (self parks, step 2), WEFT_XFER_YIELD (self stays runnable,
+ * step 6) or 0 (self is lent to `to`, step 3). */
+static inline __attribute__((always_inline)) void weft__switch_direct(weft_task *self,
+                                                                      weft_task *to, uintptr_t mode)
+{
+    bool park_self = mode != 0;
     weft__worker *w = self->w;
     WEFT_ASSERT(to->stack && to != self);
     WEFT_ASSERT(park_self || !to->lender); /* a task holds one lender */
     w->direct_streak++;
     if (WEFT_TRACE_ON()) {
         /* what run_task records around a scheduler switch: self stops, to runs */
-        weft__trace_run_stop(w, self, WEFT_SW_PARK);
+        weft__trace_run_stop(w, self, mode == WEFT_XFER_YIELD ? WEFT_SW_YIELD : WEFT_SW_PARK);
         weft__trace_run_start(w, to);
     }
     to->w = w;
@@ -87,14 +111,12 @@ static inline __attribute__((always_inline)) void weft__switch_direct(weft_task 
 #if defined(WEFT_TSAN)
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
-    void *x = weft__ctx_switch(&self->sp, to->sp,
-                               park_self ? (void *)((uintptr_t)self | WEFT_XFER_PARK) : NULL);
+    void *x = weft__ctx_switch(&self->sp, to->sp, mode ? (void *)((uintptr_t)self | mode) : NULL);
     /* Resumed by the scheduler or by another direct switch, perhaps elsewhere. */
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(self->asan_fake, NULL, NULL);
 #endif
-    if ((uintptr_t)x & WEFT_XFER_PARK)
-        weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
+    weft__resume_fixup(x);
 }
 
 /* The task in w's next-task slot, with a stack, for a parking task to switch to
@@ -135,7 +157,7 @@ static inline __attribute__((always_inline)) void weft__park_inline(weft_task *t
         atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_ACTIVE) {
         weft_task *to = weft__take_next_direct(w);
         if (to) {
-            weft__switch_direct(t, to, true);
+            weft__switch_direct(t, to, WEFT_XFER_PARK);
             return;
         }
     }
@@ -147,6 +169,24 @@ static inline __attribute__((always_inline)) void weft__park_inline(weft_task *t
     /* s == NOTIFIED: consume the permit (acquire: see what the waker published). */
     s = WEFT_TS_NOTIFIED;
     atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+}
+
+/* Step 6: before t registers to wait, lets the task in its worker's next-task slot run
+ * while t stays runnable, under park_inline's conditions. True when it switched (t
+ * should try its operation again before waiting); false when there was nothing to
+ * switch to. */
+static inline __attribute__((always_inline)) bool weft__yield_next(weft_task *t)
+{
+    weft__worker *w = t->w;
+    if (!atomic_load_explicit(&w->next, memory_order_relaxed) ||
+        w->direct_streak >= WEFT_PARK_DIRECT_MAX || t->lender ||
+        atomic_load_explicit(&t->state, memory_order_relaxed) != WEFT_TS_ACTIVE)
+        return false;
+    weft_task *to = weft__take_next_direct(w);
+    if (!to)
+        return false;
+    weft__switch_direct(t, to, WEFT_XFER_YIELD);
+    return true;
 }
 
 /* A plain thread's wait on its futex (park.c). */
@@ -187,16 +227,22 @@ static inline __attribute__((always_inline)) int weft__waiter_wait_inline(weft__
  * t->w; NULL from a plain thread): the woken task goes to w's next-task slot. Inline
  * for the channels' hand-over, which wakes a task per message. */
 static inline __attribute__((always_inline)) void weft__schedule_lifo_on(weft__worker *w,
-                                                                        weft_task *t)
+                                                                         weft_task *t)
 {
     if (WEFT_UNLIKELY(!w)) {
         weft__schedule(t, true);
         return;
     }
     weft__lat_stamp(w, t);
-    /* The woken task runs next; the one it displaces goes to the queue, where idle
-     * workers can steal it, so tell them. An empty slot has nothing a thief could
-     * take, so a plain release store fills it. */
+    weft__next_put(w, t);
+}
+
+/* Puts t in w's next-task slot (w is the caller's worker). */
+static inline __attribute__((always_inline)) void weft__next_put(weft__worker *w, weft_task *t)
+{
+    /* t runs next; the one it displaces goes to the queue, where idle workers can
+     * steal it, so tell them. An empty slot has nothing a thief could take, so a
+     * plain release store fills it. */
     weft_task *prev = atomic_load_explicit(&w->next, memory_order_relaxed);
     if (WEFT_LIKELY(!prev)) {
         atomic_store_explicit(&w->next, t, memory_order_release);
@@ -213,8 +259,7 @@ static inline __attribute__((always_inline)) void weft__schedule_lifo_on(weft__w
  * the common case, a parked task, is one CAS and a store into w's next-task slot; every
  * other state goes through weft__unpark. */
 static inline __attribute__((always_inline)) void weft__waiter_fire_on(weft__worker *w,
-                                                                      weft__waiter *wt,
-                                                                      int res)
+                                                                       weft__waiter *wt, int res)
 {
     weft_task *t = wt->task; /* before `fired`: the waiter's memory may then be gone */
     if (WEFT_UNLIKELY(!t)) {

@@ -155,14 +155,16 @@ struct weft_task {
     uint16_t tr_last;  /* worker it last ran on, WEFT_TRACE_NO_WORKER before its first run */
     uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
     uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
-    /* Channel contention seen by this task (sync/chan.c step 11): operations (up to
-     * the window) and ticket claims lost to other cores since the last look. */
-    uint16_t ch_ops, ch_fails;
-    weft_task *lender;    /* suspended task lent to this one (worker.c, direct hand-off) */
-    /* Start of the current contention window: the raw clock's low bits, and its
-     * worker's index and tick's low bits (a window that spans a suspension measures
-     * nothing). 32 bits each: windows that count last microseconds. */
-    uint32_t ch_t0, ch_mark0;
+    /* Channel contention seen by this task (sync/chan.c step 11): operations in the
+     * current window (0: none open) and the ticket claims lost to other cores in it. */
+    uint8_t ch_ops, ch_fails, ch_busy; /* ch_busy: see ch_t1 below */
+    weft_task *lender; /* suspended task lent to this one (worker.c, direct hand-off) */
+    /* The current contention window (ch_ops > 0): the end of the task's last channel
+     * operation on the raw clock (low bits; windows last microseconds), the operations
+     * that took longer than the time since the one before, and the worker's index and
+     * tick's low bits at the window's start (a window that spans a suspension measures
+     * nothing). */
+    uint32_t ch_t1, ch_mark0;
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif
@@ -389,7 +391,7 @@ struct weft__worker {
     _Atomic bool cancel_pending;
     /* Owner-only below. */
     unsigned index WEFT_ALIGNED;
-    int sw_reason; /* why the task switched out */
+    int sw_reason;       /* why the task switched out */
     unsigned migrate_to; /* WEFT_SW_MIGRATE: the worker the task goes to */
     /* This worker thread's errno, for the scheduler's and direct switches' saves and
      * restores. Direct switches inlined into a loop must not use &errno:
@@ -450,8 +452,8 @@ typedef struct weft__rt {
     bool pin;
     bool debug;
     uint64_t slow_ns;
-    bool slow_report; /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
-    uint64_t spin_ns; /* how long a searcher spins before parking (WEFT_SPIN_US) */
+    bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
+    uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;

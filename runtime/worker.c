@@ -122,8 +122,7 @@ void weft__switch_out(weft_task *t, int reason)
 #if defined(WEFT_ASAN)
     __sanitizer_finish_switch_fiber(t->asan_fake, NULL, NULL);
 #endif
-    if (WEFT_UNLIKELY((uintptr_t)x & WEFT_XFER_PARK))
-        weft__park_finish((weft_task *)((uintptr_t)x & ~WEFT_XFER_PARK));
+    weft__resume_fixup(x);
 }
 
 /* ---- direct hand-off between tasks: the protocol and weft__switch_direct are in

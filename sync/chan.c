@@ -42,19 +42,31 @@
  *     sender hands its element to a waiting receiver, a receiver that makes room takes a
  *     waiting sender's element into the store, and close fires everyone with the error.
  * 11. Gathering contending tasks: a failed ticket CAS means a task on another core
- *     claimed the same end at the same moment. Each task counts its operations and
- *     lost claims (in weft_task, no shared writes) over a window of CONTEND_WINDOW
- *     operations, with one clock read at its start. When at least 1 claim in
- *     CONTEND_SHARE was lost, and the window ran without suspending and took under
- *     CONTEND_OP_NS per operation (the task does little but channel operations), the
- *     channel's `home` is set to the task's worker if it has none, and a task elsewhere
- *     moves itself there (runtime/migrate.c) right after its operation. Measured on 2
- *     vCPUs (chan_mpmc, 4 × 4 tasks): tasks spread over both cores pay a cache-line
- *     transfer per message and ran at 7–30 M msg/s; gathered on one core, at one
- *     core's 40–65 M. Tasks that work between operations lose claims too (4 consumers
- *     spinning 200–500 ns per element did), but gain more from the second core: the
- *     time rule keeps them spread (test_chan work_stays_spread).
+ *     claimed the same end at the same moment. A lost claim opens a window of
+ *     CONTEND_WINDOW operations for the task (in weft_task, no shared writes): it
+ *     counts the claims it loses, and reads the clock at the start and end of each
+ *     operation, counting the operations that took longer than the time since the
+ *     task's previous one ("busy"). A task that never lost a claim reads no clock. At
+ *     the window's end, when at least 1 claim in CONTEND_SHARE was lost, the window
+ *     ran without suspending, and at least 3/4 of its operations were busy (the task
+ *     does little but pass messages), the channel's `home` is set to the task's worker
+ *     if it has none, and a task elsewhere moves itself there (runtime/migrate.c)
+ *     right after its operation. Measured on 2 vCPUs (chan_mpmc, 4 × 4 tasks): tasks
+ *     spread over both cores pay a cache-line transfer per message and ran at 7–30 M
+ *     msg/s; gathered on one core, at one core's 30–65 M. Tasks that work between
+ *     operations lose claims too (4 consumers spinning 200–500 ns per element did),
+ *     but gain more from the second core: the busy rule keeps them spread (test_chan
+ *     work_stays_spread). It replaced a rule of under 200 ns per operation, which
+ *     stopped gathering when the machine ran slower (contended operations took longer
+ *     than that: 10–18 M msg/s). The vote per operation keeps one long stall (a
+ *     preempted vCPU) from deciding a window.
  *     Only task callers of send/recv count; plain threads, try_* and select do not.
+ * 12. Yield before waiting: a task whose send finds the ring full, or whose receive
+ *     finds it empty, first switches once to the task waiting in its worker's next-task
+ *     slot, typically the one it just woke, and stays runnable meanwhile
+ *     (runtime/handoff.h step 6); then it tries again, and only then waits. Two tasks
+ *     passing messages on one worker then meet in the ring: a push and a pop per
+ *     message, without the lock, the waiter counts or a park.
  */
 #include "runtime/handoff.h"
 #include "sync/chan_internal.h"
@@ -361,9 +373,12 @@ void weft_chan_free(weft_chan *c)
 /* ---- contention between cores (step 11) ---------------------------------------------- */
 
 enum {
-    CONTEND_WINDOW = 32, /* operations a task does between two looks at its share */
+    CONTEND_WINDOW = 32, /* operations in a window, counted from a lost claim */
     CONTEND_SHARE = 8,   /* gather when at least 1 in CONTEND_SHARE claims was lost */
-    CONTEND_OP_NS = 200, /* ... and the window took under this per operation */
+    /* ... and in at least CONTEND_BUSY_NUM / CONTEND_BUSY_DEN of the window's
+     * operations the task spent longer inside the operation than since its last one */
+    CONTEND_BUSY_NUM = 3,
+    CONTEND_BUSY_DEN = 4,
 };
 
 /* Which run of which worker the task is in: unchanged across a window only if the task
@@ -375,27 +390,49 @@ static inline uint32_t run_mark(weft_task *t)
            (uint32_t)w->index << 16;
 }
 
-static __attribute__((noinline)) void window_start(weft_task *t)
+/* The clock's low 32 bits: windows last microseconds, differences are taken modulo
+ * 2^32, and only ratios of them are used, so the unit does not matter. */
+static inline uint32_t op_clock(void)
 {
-    t->ch_t0 = (uint32_t)weft__clock_raw();
-    t->ch_mark0 = run_mark(t);
+    return (uint32_t)weft__clock_raw();
 }
 
-static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsigned fails)
+/* The start of an operation by task t: its clock reading while a window is open, else
+ * 0 (no clock read: a task that never lost a claim pays one load and a branch). */
+HOT uint32_t op_begin(weft_task *t)
 {
-    unsigned f = t->ch_fails + fails;
-    t->ch_fails = (uint16_t)(f < CONTEND_WINDOW ? f : CONTEND_WINDOW);
+    return t && WEFT_UNLIKELY(t->ch_ops) ? op_clock() | 1 : 0;
+}
+
+static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsigned fails,
+                                                uint32_t op_t0)
+{
+    uint32_t now = op_clock();
+    if (t->ch_ops == 0) {
+        /* A lost claim opens a window. */
+        t->ch_ops = 1;
+        t->ch_fails = (uint8_t)(fails < CONTEND_WINDOW ? fails : CONTEND_WINDOW);
+        t->ch_busy = 0;
+        t->ch_mark0 = run_mark(t);
+    } else {
+        /* Busy: longer inside this operation than between it and the last one. Counted
+         * per operation, so one long stall (a preempted vCPU) weighs one vote. */
+        if (op_t0 && (uint32_t)(now - op_t0) >= (uint32_t)(op_t0 - t->ch_t1))
+            t->ch_busy++;
+        unsigned f = t->ch_fails + fails;
+        t->ch_fails = (uint8_t)(f < CONTEND_WINDOW ? f : CONTEND_WINDOW);
+        t->ch_ops++;
+    }
+    t->ch_t1 = now;
     if (t->ch_ops < CONTEND_WINDOW)
         return;
     bool hot = t->ch_fails * CONTEND_SHARE >= t->ch_ops;
-    t->ch_ops = t->ch_fails = 0;
-    if (!hot || run_mark(t) != t->ch_mark0)
-        return;
     /* Tasks that work between operations gain more from running in parallel than they
-     * lose to the contention: only tasks that do little else gather. */
-    double npt = weft__clock_ns_per_tick_quick();
-    uint32_t ticks = (uint32_t)weft__clock_raw() - t->ch_t0; /* modulo 2^32 */
-    if (npt == 0 || (double)ticks * npt > (double)CONTEND_WINDOW * CONTEND_OP_NS)
+     * lose to the contention: only tasks that spend most of their time in the channel
+     * gather. */
+    bool busy = t->ch_busy * CONTEND_BUSY_DEN >= (CONTEND_WINDOW - 1) * CONTEND_BUSY_NUM;
+    t->ch_ops = t->ch_fails = 0;
+    if (!hot || !busy || run_mark(t) != t->ch_mark0)
         return;
     unsigned n = weft__rt_cur->nworkers;
     int me = (int)t->w->index;
@@ -408,13 +445,12 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
         weft__migrate(t, (unsigned)h);
 }
 
-/* Counts an operation of task t and the ticket claims it lost. */
-HOT void note_contention(weft_chan *c, weft_task *t, unsigned fails)
+/* Counts an operation of task t that began at op_t0 (op_begin) and the ticket claims
+ * it lost. */
+HOT void note_contention(weft_chan *c, weft_task *t, unsigned fails, uint32_t op_t0)
 {
-    if (t->ch_ops < CONTEND_WINDOW && t->ch_ops++ == 0)
-        window_start(t);
-    if (WEFT_UNLIKELY(fails))
-        contended(c, t, fails);
+    if (WEFT_UNLIKELY(fails | op_t0))
+        contended(c, t, fails, op_t0);
 }
 
 /* ---- waiting ------------------------------------------------------------------------ */
@@ -471,13 +507,20 @@ int weft_chan_send(weft_chan *c, const void *elem)
     }
     if (!c->ring)
         return locked_op(c, true, (void *)elem, self, true);
+    bool yielded = false;
     for (;;) {
         unsigned fails = 0;
+        uint32_t t0 = op_begin(self);
         int rc = ring_send_once(c, elem, self ? self->w : NULL, &fails);
         if (self)
-            note_contention(c, self, fails);
+            note_contention(c, self, fails, t0);
         if (rc != -EAGAIN)
             return rc;
+        /* Full: first let the task this one woke run, once (step 12). */
+        if (self && !yielded && weft__yield_next(self)) {
+            yielded = true;
+            continue;
+        }
         /* Full: queue, count, re-try, sleep (step 1). */
         const side sd = {push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw};
         rc = wait_side(c, &sd, self, (void *)elem);
@@ -496,13 +539,19 @@ int weft_chan_recv(weft_chan *c, void *elem)
     }
     if (!c->ring)
         return locked_op(c, false, elem, self, true);
+    bool yielded = false;
     for (;;) {
         unsigned fails = 0;
+        uint32_t t0 = op_begin(self);
         int rc = ring_recv_once(c, elem, &fails);
         if (self)
-            note_contention(c, self, fails);
+            note_contention(c, self, fails, t0);
         if (rc != -EAGAIN)
             return rc;
+        if (self && !yielded && weft__yield_next(self)) {
+            yielded = true;
+            continue;
+        }
         const side sd = {pop_op, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
         rc = wait_side(c, &sd, self, elem);
         if (rc != RETRY)

@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) int wait_request(weft_gen *g, weft_
         if (!atomic_load(&g->closing) &&
             atomic_load_explicit(&g->phase, memory_order_acquire) != P_REQ &&
             !weft__interrupted(self))
-            weft__switch_direct(self, to, true);
+            weft__switch_direct(self, to, WEFT_XFER_PARK);
         else
             weft__schedule(to, true); /* it re-checks and finds what it waits for */
     }
@@ -188,7 +188,7 @@ int weft_gen_next(weft_gen *g, void **value)
             weft__unpark_fifo(gt); /* behind the worker's other tasks */
         } else if (weft__task_acquire(gt)) {
             if (c->deadline == UINT64_MAX || c->nointr) {
-                weft__switch_direct(c, gt, false);
+                weft__switch_direct(c, gt, 0);
             } else {
                 /* Parks as it leaves: drop a stale permit first (weft__permit_drop). */
                 weft__permit_drop(c);
@@ -199,7 +199,7 @@ int weft_gen_next(weft_gen *g, void **value)
                 }
                 weft__timer_arm(c->w, c, c->deadline);
                 armed = true;
-                weft__switch_direct(c, gt, true);
+                weft__switch_direct(c, gt, WEFT_XFER_PARK);
             }
         } else {
             weft__unpark(gt);

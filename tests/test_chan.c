@@ -315,6 +315,80 @@ static void *capacity1_main(void *arg)
 }
 WT_TEST_1_2(capacity1)
 
+/* ---- yield before waiting (chan.c step 12) ---------------------------------------------- */
+
+/* A wakes B (B waits on `d`, A's send hands it main's order and puts B in A's worker's
+ * next-task slot), then receives on the empty `c`: on one worker A switches to B first
+ * and stays runnable. What B does meanwhile must reach A's receive: an element, a
+ * close, or a cancel of A. */
+enum { YB_SEND, YB_CLOSE, YB_CANCEL };
+
+struct yb {
+    weft_chan *c, *d, *o; /* o: main's order to A */
+    weft_task *a;
+};
+
+static void *yb_b(void *arg)
+{
+    struct yb *y = arg;
+    int order;
+    WT_OK(weft_chan_recv(y->d, &order));
+    if (order == YB_SEND) {
+        int v = 42;
+        WT_OK(weft_chan_send(y->c, &v));
+    } else if (order == YB_CLOSE) {
+        weft_chan_close(y->c);
+    } else {
+        weft_cancel(y->a);
+    }
+    return NULL;
+}
+
+static void *yb_a(void *arg)
+{
+    struct yb *y = arg;
+    int order;
+    WT_OK(weft_chan_recv(y->o, &order)); /* from main: which case */
+    WT_OK(weft_chan_send(y->d, &order)); /* B waits there: B goes to the next slot */
+    int v = 0;
+    int rc = weft_chan_recv(y->c, &v);
+    if (rc == 0 && v != 42)
+        rc = -EBADMSG;
+    return (void *)(intptr_t)rc;
+}
+
+static void *yield_before_wait_main(void *arg)
+{
+    (void)arg;
+    static const int want[] = {[YB_SEND] = 0, [YB_CLOSE] = -EPIPE, [YB_CANCEL] = -ECANCELED};
+    for (int round = 0; round < 30; round++) {
+        int order = round % 3;
+        struct yb y = {.c = weft_chan_new(sizeof(int), 1),
+                       .d = weft_chan_new(sizeof(int), 1),
+                       .o = weft_chan_new(sizeof(int), 1)};
+        WT_NONNULL(y.c);
+        WT_NONNULL(y.d);
+        WT_NONNULL(y.o);
+        y.a = wt_spawn(yb_a, &y);
+        weft_task *b = wt_spawn(yb_b, &y);
+        WT_OK(weft_sleep(WT_MS)); /* A waits on o, B on d */
+        WT_OK(weft_chan_send(y.o, &order));
+        void *r;
+        int jrc = weft_join(y.a, &r);
+        if (order == YB_CANCEL)
+            WT_TRUE(jrc == 0 || jrc == -ECANCELED);
+        else
+            WT_OK(jrc);
+        WT_EQ((intptr_t)r, want[order]);
+        WT_OK(weft_join(b, NULL));
+        weft_chan_free(y.c);
+        weft_chan_free(y.d);
+        weft_chan_free(y.o);
+    }
+    return NULL;
+}
+WT_TEST_1_2(yield_before_wait)
+
 /* ---- small MPMC ------------------------------------------------------------------------ */
 
 enum { MP_PRODUCERS = 3, MP_CONSUMERS = 3, MP_PER = 5000 };
@@ -393,10 +467,9 @@ WT_TEST_1_2(mpmc)
  * that in the second half they seldom were (at most 1 sample in 10, against 1 in 4 to 1 in 2
  * measured with the gathering switched off). A loaded machine that never runs the two
  * workers together passes the second check trivially and skips the first. Sanitizer
- * builds check the data only: their operations take longer than the 200 ns under which
- * a task counts as doing little but channel operations (chan.c step 11), so they
- * rarely gather, and the ASan build's 3-slot run queues overflow into the global queue,
- * which any worker serves. */
+ * builds check the data only: the ASan build's 3-slot run queues overflow into the
+ * global queue, which any worker serves, and TSan's slow operations let the tasks
+ * gather only partly (56-73 % of the second half on one worker). */
 enum { GA_PER = WT_SCALE(400000, 100000, 40000), GA_SAMPLE = 256 };
 
 struct gather_chan {
@@ -504,9 +577,15 @@ static void test_gather_contended(void **state)
 /* One producer, four consumers that spin 400 ns per element: their claims collide too
  * (1 in 8 and more when they run on both cores), but they gain more from the second
  * core than they lose to the contention, so the channel must not gather them (chan.c
- * step 11: only windows under 200 ns per operation count). Before that rule they were
- * gathered (17-36 moves a run) and ran ~1.7x slower. */
-enum { WP_ITEMS = WT_SCALE(50000, 20000, 5000), WP_CONSUMERS = 4 };
+ * step 11: only tasks longer inside their operations than between them gather). Before
+ * the first such rule they were gathered (17-36 moves a run) and ran ~1.7x slower.
+ * Sanitizers make each operation several times slower (TSan ~10x), so the work per
+ * element grows with them: the premise is work well above an operation's cost. */
+enum {
+    WP_ITEMS = WT_SCALE(50000, 10000, 2000),
+    WP_CONSUMERS = 4,
+    WP_SPIN_NS = WT_SCALE(400, 2000, 10000),
+};
 
 struct work_pool {
     weft_chan *c;
@@ -528,7 +607,7 @@ static void *wp_consumer(void *arg)
     struct work_pool *p = arg;
     int v;
     while (weft_chan_recv(p->c, &v) == 0) {
-        wt_spin_ns(400);
+        wt_spin_ns(WP_SPIN_NS);
         atomic_fetch_add_explicit(&p->sum, v, memory_order_relaxed);
         int w = weft_worker_id();
         if (w == 0 || w == 1)
@@ -676,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_close_releases_senders),
         cmocka_unit_test(test_elem_sizes),
         cmocka_unit_test(test_capacity1),
+        cmocka_unit_test(test_yield_before_wait),
         cmocka_unit_test(test_mpmc),
         cmocka_unit_test(test_gather_contended),
         cmocka_unit_test(test_work_stays_spread),
