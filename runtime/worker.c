@@ -34,26 +34,23 @@
 enum { GLOBAL_INTERVAL = 61, TIMER_INTERVAL = 16, IO_INTERVAL = 31, LIFO_MAX = 16 };
 
 /* initial-exec: one %fs-relative load instead of a __tls_get_addr call in -fPIC code.
- * The shared library is small enough to fit the static TLS reserve when dlopened. */
-static __thread weft__worker *tls_worker __attribute__((tls_model("initial-exec")));
+ * The shared library is small enough to fit the static TLS reserve when dlopened.
+ * weft__tls_worker is read only through weft__worker_self() (internal.h). */
+__thread weft__worker *weft__tls_worker __attribute__((tls_model("initial-exec")));
 static __thread unsigned tls_lifo_streak __attribute__((tls_model("initial-exec")));
 
+#if !defined(__x86_64__)
 weft__worker *weft__worker_self(void)
 {
-    weft__worker *w = tls_worker;
+    weft__worker *w = weft__tls_worker;
     __asm__ volatile("" : "+r"(w)); /* no caller may reuse this value across a switch */
     return w;
 }
-
-weft_task *weft__task_self(void)
-{
-    weft__worker *w = weft__worker_self();
-    return w ? atomic_load_explicit(&w->current, memory_order_relaxed) : NULL;
-}
+#endif
 
 void weft__worker_bind(weft__worker *w)
 {
-    tls_worker = w;
+    weft__tls_worker = w;
 }
 
 /* ---- sanitizer fiber hooks -------------------------------------------------------- */
