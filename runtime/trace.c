@@ -40,8 +40,10 @@ static bool refill(tr_buf *b)
     }
     tr_chunk *c = tr_ring_pop(&b->free);
     /* The writer fell behind (it competes with the workers for CPUs): rather than drop
-     * events, take a new chunk while under the memory cap. */
-    if (!c && !weft__tr.flight && !(c = weft__trace_chunk_new(&weft__tr)))
+     * events, take a new chunk while under the memory cap. The flight recorder's chunks
+     * are all allocated up front: there the events count as dropped until the writer
+     * hands back the oldest kept chunks. */
+    if (!c && (weft__tr.flight || !(c = weft__trace_chunk_new(&weft__tr))))
         return false;
     atomic_store_explicit(&c->n, 0, memory_order_relaxed);
     c->worker = b->worker;

@@ -466,6 +466,37 @@ static void test_flight_dump(void **state)
     unlink(dump);
 }
 
+/* The flight recorder under the same burst: its chunks are all allocated up front, so
+ * when the writer falls behind, a worker whose free ring ran dry must count the events
+ * as dropped. It dereferenced a NULL chunk instead (skynet under WEFT_TRACE_FLIGHT
+ * crashed in 5 runs of 8). The dump afterwards holds the newest events. */
+static void *flight_burst_main(void *arg)
+{
+    const char *dump = arg;
+    burst_main(NULL);
+    WT_OK(weft_trace_dump(dump));
+    return NULL;
+}
+
+static void test_flight_burst(void **state)
+{
+    (void)state;
+    char dump[300];
+    snprintf(dump, sizeof dump, "%s/flight-burst.trace", tmpdir);
+    setenv("WEFT_TRACE_FLIGHT", "64", 1);
+    weft_config cfg = {.workers = 2, .trace_path = dump};
+    wt_run_cfg(&cfg, flight_burst_main, dump);
+    unsetenv("WEFT_TRACE_FLIGHT");
+    trace t;
+    trace_read(dump, &t);
+    print_message("      %zu events in the dump, %llu dropped\n", t.n,
+                  (unsigned long long)t.dropped);
+    WT_EQ(t.h.flags & WEFT_TRACE_F_FLIGHT, WEFT_TRACE_F_FLIGHT);
+    WT_GT(count_kind(&t, WEFT_EV_END), 0);
+    trace_free(&t);
+    unlink(dump);
+}
+
 static void *no_trace_main(void *arg)
 {
     (void)arg;
@@ -610,6 +641,7 @@ int main(int argc, char **argv)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_event),         cmocka_unit_test(test_burst_not_dropped),         cmocka_unit_test(test_flight_dump),
+        cmocka_unit_test(test_flight_burst),
         cmocka_unit_test(test_dump_without_flight), cmocka_unit_test(test_stats),
         cmocka_unit_test(test_stats_outside),       cmocka_unit_test(test_stall_report),
     };
