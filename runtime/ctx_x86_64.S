@@ -21,27 +21,59 @@
     .p2align 4
 weft__ctx_switch:
     .cfi_startproc
+    /* CFI for every instruction, so an unwinder (the stall report's backtrace, taken
+     * by a signal that may land here) always finds a frame: before the stack swap
+     * the switching context's, after it the resumed one's, whose saved frame has the
+     * same layout. Without it, a backtrace taken mid-switch read garbage and crashed. */
     pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
     pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbx, 0
     pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r12, 0
     pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r13, 0
     pushq %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r14, 0
     pushq %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r15, 0
     subq $16, %rsp
+    .cfi_adjust_cfa_offset 16
     stmxcsr (%rsp)
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)
-    movq %rsi, %rsp
+    movq %rsi, %rsp /* the CFA rule (rsp + 72) holds on the new stack too */
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
     addq $16, %rsp
+    .cfi_adjust_cfa_offset -16
     popq %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r15
     popq %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r14
     popq %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r13
     popq %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r12
     popq %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbx
     popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbp
     popq %r8
+    .cfi_adjust_cfa_offset -8
+    .cfi_register rip, r8
     movq %rdx, %rax
     movq %rdx, %rdi
     jmpq *%r8
