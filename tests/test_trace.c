@@ -732,8 +732,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmpdir))
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_event),         cmocka_unit_test(test_burst_not_dropped),         cmocka_unit_test(test_flight_dump),
-        cmocka_unit_test(test_flight_burst),
+        cmocka_unit_test(test_every_event),         cmocka_unit_test(test_burst_not_dropped),
+        cmocka_unit_test(test_flight_dump),         cmocka_unit_test(test_flight_burst),
         cmocka_unit_test(test_dump_without_flight), cmocka_unit_test(test_stats),
         cmocka_unit_test(test_stats_outside),       cmocka_unit_test(test_stall_report),
         cmocka_unit_test(test_stall_mid_switch),
