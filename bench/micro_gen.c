@@ -18,14 +18,13 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define G_N 2000000L
 
 /* The runtime's context switch, compiled into this program from
  * runtime/ctx_x86_64.S (bench/CMakeLists.txt): hidden in the library. */
 void *weft__ctx_switch(void **save_sp, void *to_sp, void *xfer);
-void weft__ctx_trampoline(void);
+void *weft__ctx_make(void *hi, void (*entry)(void *)); /* runtime/ctx.c, also compiled in */
 
 static double gen_ns, ctx_ns;
 
@@ -104,22 +103,6 @@ static void c_entry(void *x)
         x = c_switch(&c_co_sp, c_main_sp, x);
 }
 
-/* The frame weft__ctx_make builds (runtime/ctx.c): FP control words, six registers
- * (r12 = entry), the trampoline as return address. */
-static void *c_make(char *hi)
-{
-    uintptr_t top = (uintptr_t)hi & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)(top - 16 - 72);
-    uint32_t mxcsr = 0x1f80;
-    uint16_t fpucw = 0x037f;
-    memset(sp, 0, 72);
-    memcpy(sp, &mxcsr, sizeof mxcsr);
-    memcpy((char *)sp + 4, &fpucw, sizeof fpucw);
-    sp[5] = (uint64_t)(uintptr_t)c_entry;
-    sp[8] = (uint64_t)(uintptr_t)weft__ctx_trampoline;
-    return sp;
-}
-
 static void *c_main(void *arg)
 {
     (void)arg;
@@ -127,7 +110,7 @@ static void *c_main(void *arg)
     char *stack = malloc(STACK);
     if (!stack)
         bench_fail("ctx_switch: out of memory");
-    c_co_sp = c_make(stack + STACK);
+    c_co_sp = weft__ctx_make(stack + STACK, c_entry);
     uintptr_t x = 0;
     weft__ctx_switch(&c_main_sp, c_co_sp, (void *)x); /* first entry */
     uint64_t t0 = bench_now_ns();

@@ -642,8 +642,9 @@ static void test_stall_report(void **state)
  * unwinder (CFI), backtrace() read garbage there and crashed the process (gen_handoff
  * with WEFT_SLOW_MS=1: 3 runs of 4). Five stuck episodes of 150 ms, each reported. */
 #if defined(__x86_64__)
-void *weft__ctx_switch(void **save_sp, void *to_sp, void *xfer); /* runtime/ctx_x86_64.S */
-void weft__ctx_trampoline(void);
+/* runtime/ctx_x86_64.S and runtime/ctx.c, compiled into this test (tests/CMakeLists.txt) */
+void *weft__ctx_switch(void **save_sp, void *to_sp, void *xfer);
+void *weft__ctx_make(void *hi, void (*entry)(void *));
 
 static void *sw_main_sp, *sw_co_sp;
 
@@ -653,28 +654,13 @@ static void sw_entry(void *x)
         x = weft__ctx_switch(&sw_co_sp, sw_main_sp, x);
 }
 
-/* The initial frame weft__ctx_make builds (runtime/ctx.c). */
-static void *sw_make(char *hi)
-{
-    uintptr_t top = (uintptr_t)hi & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)(top - 16 - 72);
-    uint32_t mxcsr = 0x1f80;
-    uint16_t fpucw = 0x037f;
-    memset(sp, 0, 72);
-    memcpy(sp, &mxcsr, sizeof mxcsr);
-    memcpy((char *)sp + 4, &fpucw, sizeof fpucw);
-    sp[5] = (uint64_t)(uintptr_t)sw_entry;
-    sp[8] = (uint64_t)(uintptr_t)weft__ctx_trampoline;
-    return sp;
-}
-
 static void *switch_spinner(void *arg)
 {
     (void)arg;
     enum { STACK = 64 * 1024 };
     char *stack = malloc(STACK);
     WT_NONNULL(stack);
-    sw_co_sp = sw_make(stack + STACK);
+    sw_co_sp = weft__ctx_make(stack + STACK, sw_entry);
     weft__ctx_switch(&sw_main_sp, sw_co_sp, NULL);
     uint64_t t0 = weft_now();
     while (weft_now() - t0 < 150 * WT_MS)
