@@ -95,5 +95,21 @@ weft__ctx_trampoline:
     ud2
     .cfi_endproc
     .size weft__ctx_trampoline,.-weft__ctx_trampoline
+
+/* Return through an indirect jump, for the functions a context switch resumes in
+ * (gcc's function_return("thunk-extern")): see WEFT_RESUME_RET in
+ * runtime/internal.h. */
+    .globl __x86_return_thunk
+    .hidden __x86_return_thunk
+    .type __x86_return_thunk,@function
+    .p2align 4
+__x86_return_thunk:
+    .cfi_startproc
+    popq %r11
+    .cfi_def_cfa_offset 0
+    .cfi_register %rip, %r11
+    jmpq *%r11
+    .cfi_endproc
+    .size __x86_return_thunk,.-__x86_return_thunk
 #endif
     .section .note.GNU-stack,"",@progbits

@@ -33,7 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void weft__park(weft_task *t)
+WEFT_RESUME_RET void weft__park(weft_task *t)
 {
     weft__park_inline(t);
 }

@@ -101,7 +101,7 @@ void weft_cancel(weft_task *t)
     weft__unpark(t);
 }
 
-int weft_yield(void)
+WEFT_RESUME_RET int weft_yield(void)
 {
     weft_task *t = weft__task_self();
     if (!t) {
@@ -169,7 +169,7 @@ static int join_wait(weft_task *self, weft_task *t)
     return first;
 }
 
-int weft_join(weft_task *t, void **result)
+WEFT_RESUME_RET int weft_join(weft_task *t, void **result)
 {
     if (!t)
         return -EINVAL;

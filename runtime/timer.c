@@ -221,7 +221,7 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
 
 /* ---- sleeping ------------------------------------------------------------------- */
 
-int weft_sleep_until(uint64_t end)
+WEFT_RESUME_RET int weft_sleep_until(uint64_t end)
 {
     weft_task *t = weft__task_self();
     if (!t) {

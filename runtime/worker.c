@@ -103,7 +103,7 @@ static void task_entry(void *xfer)
     __builtin_unreachable();
 }
 
-void weft__switch_out(weft_task *t, int reason)
+WEFT_RESUME_RET void weft__switch_out(weft_task *t, int reason)
 {
     weft__worker *w = t->w; /* written by the worker that resumed us */
     w->sw_reason = reason;

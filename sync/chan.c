@@ -497,7 +497,7 @@ HOT int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
     return rc ? leave(c, sd->q, sd->n, &w, rc) : w.res;
 }
 
-int weft_chan_send(weft_chan *c, const void *elem)
+WEFT_RESUME_RET int weft_chan_send(weft_chan *c, const void *elem)
 {
     weft_task *self = weft__task_self();
     if (self) {
@@ -529,7 +529,7 @@ int weft_chan_send(weft_chan *c, const void *elem)
     }
 }
 
-int weft_chan_recv(weft_chan *c, void *elem)
+WEFT_RESUME_RET int weft_chan_recv(weft_chan *c, void *elem)
 {
     weft_task *self = weft__task_self();
     if (self) {

@@ -119,7 +119,7 @@ static void *gen_entry(void *arg)
     return NULL;
 }
 
-int weft_gen_yield(weft_gen *g, void *value)
+WEFT_RESUME_RET int weft_gen_yield(weft_gen *g, void *value)
 {
     weft_task *self = weft__task_self();
     if (!g || !self || self != g->task)
@@ -161,7 +161,7 @@ static int done_status(weft_gen *g)
     return g->status ? g->status : -ENODATA;
 }
 
-int weft_gen_next(weft_gen *g, void **value)
+WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
 {
     if (!g || !value)
         return -EINVAL;
