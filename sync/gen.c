@@ -59,15 +59,15 @@ static inline __attribute__((always_inline)) int wait_request(weft_gen *g, weft_
 {
     bool armed = false;
     int rc;
-    if (to) {
+    if (WEFT_LIKELY(to)) {
         /* Drop a stale permit, then re-check everything a waker could have announced
          * with it: the consumer may have taken the value early (a spurious wake-up saw
          * VALUE) and already asked for the next one before we took it over, so REQ can
          * be set here. Parking then would lose that request. Otherwise hand over. */
         weft__permit_drop(self);
-        if (!atomic_load(&g->closing) &&
-            atomic_load_explicit(&g->phase, memory_order_acquire) != P_REQ &&
-            !weft__interrupted(self))
+        if (WEFT_LIKELY(!atomic_load(&g->closing) &&
+                        atomic_load_explicit(&g->phase, memory_order_acquire) != P_REQ &&
+                        !weft__interrupted(self)))
             weft__switch_direct(self, to, WEFT_XFER_PARK);
         else
             weft__schedule(to, true); /* it re-checks and finds what it waits for */
@@ -122,18 +122,18 @@ static void *gen_entry(void *arg)
 WEFT_RESUME_RET int weft_gen_yield(weft_gen *g, void *value)
 {
     weft_task *self = weft__task_self();
-    if (!g || !self || self != g->task)
+    if (WEFT_UNLIKELY(!g || !self || self != g->task))
         return -EPERM;
-    if (atomic_load(&g->closing))
+    if (WEFT_UNLIKELY(atomic_load(&g->closing)))
         return -ECANCELED;
     int rc = weft__interrupted(self);
-    if (rc)
+    if (WEFT_UNLIKELY(rc))
         return rc;
     g->value = value;
     atomic_store_explicit(&g->phase, P_VALUE, memory_order_release);
     weft_task *to = NULL;
     weft_task *c = self->lender;
-    if (c) {
+    if (WEFT_LIKELY(c)) {
         /* C is lent to us and waits for exactly this: back to it, no atomics. */
         self->lender = NULL;
         atomic_store_explicit(&g->waiter, NULL, memory_order_relaxed);
@@ -163,31 +163,31 @@ static int done_status(weft_gen *g)
 
 WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
 {
-    if (!g || !value)
+    if (WEFT_UNLIKELY(!g || !value))
         return -EINVAL;
     weft_task *c = weft__task_self();
-    if (!c)
+    if (WEFT_UNLIKELY(!c))
         return -EPERM;
-    if (c == g->task)
+    if (WEFT_UNLIKELY(c == g->task))
         return -EDEADLK;
     int p = atomic_load_explicit(&g->phase, memory_order_acquire);
-    if (p == P_VALUE)
+    if (WEFT_UNLIKELY(p == P_VALUE))
         return take(g, value); /* produced after an earlier call gave up */
-    if (p == P_DONE)
+    if (WEFT_UNLIKELY(p == P_DONE))
         return done_status(g);
     int rc = weft__interrupted(c);
-    if (rc)
+    if (WEFT_UNLIKELY(rc))
         return rc;
     bool armed = false;
-    if (p == P_IDLE) {
+    if (WEFT_LIKELY(p == P_IDLE)) {
         /* Step 1. G reads waiter only after it sees REQ (release). */
         atomic_store_explicit(&g->waiter, c, memory_order_relaxed);
         atomic_store_explicit(&g->phase, P_REQ, memory_order_release);
         weft_task *gt = g->task;
-        if (!weft__direct_ok(c)) {
+        if (WEFT_UNLIKELY(!weft__direct_ok(c))) {
             weft__unpark_fifo(gt); /* behind the worker's other tasks */
-        } else if (weft__task_acquire(gt)) {
-            if (c->deadline == UINT64_MAX || c->nointr) {
+        } else if (WEFT_LIKELY(weft__task_acquire(gt))) {
+            if (WEFT_LIKELY(c->deadline == UINT64_MAX || c->nointr)) {
                 weft__switch_direct(c, gt, 0);
             } else {
                 /* Parks as it leaves: drop a stale permit first (weft__permit_drop). */
