@@ -544,13 +544,15 @@ static inline bool weft__task_acquire(weft_task *t)
  * weft__park does. Before a direct switch that parks t: a permit left there would make
  * the switch's target re-queue t at once, and t, finding its condition met, would never
  * park to consume it, so every later hand-off would go through the queue. The caller
- * must re-check its wait conditions after dropping the permit. */
-static inline void weft__permit_drop(weft_task *t)
+ * must re-check its wait conditions after dropping the permit (true when it dropped
+ * one). With none pending, a wake-up that comes later leaves its permit in place, and
+ * the publish after the switch (weft__park_finish) finds it. */
+static inline bool weft__permit_drop(weft_task *t)
 {
     int s = WEFT_TS_NOTIFIED;
     /* acquire: see what the waker published before its unpark */
-    if (atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_NOTIFIED)
-        atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
+    return atomic_load_explicit(&t->state, memory_order_relaxed) == WEFT_TS_NOTIFIED &&
+           atomic_compare_exchange_strong(&t->state, &s, WEFT_TS_ACTIVE);
 }
 /* False once self's worker made WEFT_DIRECT_MAX direct switches in a row without its
  * scheduler: then hand over through the run queue, so a pair that hands values back

@@ -119,21 +119,22 @@ static void *gen_entry(void *arg)
     return NULL;
 }
 
-WEFT_RESUME_RET int weft_gen_yield(weft_gen *g, void *value)
+/* The whole of a yield, every case (steady state inline in weft_gen_yield). */
+static __attribute__((noinline)) WEFT_RESUME_RET int yield_full(weft_gen *g, void *value,
+                                                                weft_task *self)
 {
-    weft_task *self = weft__task_self();
-    if (WEFT_UNLIKELY(!g || !self || self != g->task))
+    if (!g || !self || self != g->task)
         return -EPERM;
-    if (WEFT_UNLIKELY(atomic_load(&g->closing)))
+    if (atomic_load(&g->closing))
         return -ECANCELED;
     int rc = weft__interrupted(self);
-    if (WEFT_UNLIKELY(rc))
+    if (rc)
         return rc;
     g->value = value;
     atomic_store_explicit(&g->phase, P_VALUE, memory_order_release);
     weft_task *to = NULL;
     weft_task *c = self->lender;
-    if (WEFT_LIKELY(c)) {
+    if (c) {
         /* C is lent to us and waits for exactly this: back to it, no atomics. */
         self->lender = NULL;
         atomic_store_explicit(&g->waiter, NULL, memory_order_relaxed);
@@ -145,6 +146,47 @@ WEFT_RESUME_RET int weft_gen_yield(weft_gen *g, void *value)
             weft__unpark(c);
     }
     return wait_request(g, self, to);
+}
+
+/* A yield resumed to anything but the next request: wait_request's loop. */
+static __attribute__((noinline)) WEFT_RESUME_RET int yield_wait(weft_gen *g, weft_task *self)
+{
+    return wait_request(g, self, NULL);
+}
+
+/* No deadline, no cancel: weft__interrupted is 0 without reading the clock. */
+static inline bool quiet(weft_task *t)
+{
+    return t->deadline == UINT64_MAX && !atomic_load_explicit(&t->cancelled, memory_order_relaxed);
+}
+
+WEFT_RESUME_RET int weft_gen_yield(weft_gen *g, void *value)
+{
+    weft_task *self = weft__task_self();
+    weft_task *c;
+    /* The steady state, yield_full's lent case with wait_request's hand-off spelled out
+     * so that it needs few registers: C lent to us, nothing to interrupt. */
+    if (WEFT_LIKELY(g && self && self == g->task && (c = self->lender) &&
+                    !atomic_load(&g->closing) && quiet(self))) {
+        g->value = value;
+        atomic_store_explicit(&g->phase, P_VALUE, memory_order_release);
+        self->lender = NULL;
+        atomic_store_explicit(&g->waiter, NULL, memory_order_relaxed);
+        /* A permit dropped may have announced what we wait for: re-check, as
+         * wait_request does. */
+        if (WEFT_LIKELY(!weft__permit_drop(self) ||
+                        (!atomic_load(&g->closing) &&
+                         atomic_load_explicit(&g->phase, memory_order_acquire) != P_REQ &&
+                         quiet(self))))
+            weft__switch_direct(self, c, WEFT_XFER_PARK);
+        else
+            weft__schedule(c, true);
+        if (WEFT_LIKELY(!atomic_load(&g->closing) &&
+                        atomic_load_explicit(&g->phase, memory_order_acquire) == P_REQ))
+            return 0;
+        return yield_wait(g, self);
+    }
+    return yield_full(g, value, self);
 }
 
 /* ---- the consumer's side --------------------------------------------------------- */
@@ -161,55 +203,23 @@ static int done_status(weft_gen *g)
     return g->status ? g->status : -ENODATA;
 }
 
-WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
+/* The end of every weft_gen_next that made a request. G may not have claimed `waiter`
+ * (we saw the phase first, or gave up): it would only wake us spuriously, but a stale
+ * pointer must not outlive the call. */
+static inline int next_end(weft_gen *g, int rc)
 {
-    if (WEFT_UNLIKELY(!g || !value))
-        return -EINVAL;
-    weft_task *c = weft__task_self();
-    if (WEFT_UNLIKELY(!c))
-        return -EPERM;
-    if (WEFT_UNLIKELY(c == g->task))
-        return -EDEADLK;
-    int p = atomic_load_explicit(&g->phase, memory_order_acquire);
-    if (WEFT_UNLIKELY(p == P_VALUE))
-        return take(g, value); /* produced after an earlier call gave up */
-    if (WEFT_UNLIKELY(p == P_DONE))
-        return done_status(g);
-    int rc = weft__interrupted(c);
-    if (WEFT_UNLIKELY(rc))
-        return rc;
-    bool armed = false;
-    if (WEFT_LIKELY(p == P_IDLE)) {
-        /* Step 1. G reads waiter only after it sees REQ (release). */
-        atomic_store_explicit(&g->waiter, c, memory_order_relaxed);
-        atomic_store_explicit(&g->phase, P_REQ, memory_order_release);
-        weft_task *gt = g->task;
-        if (WEFT_UNLIKELY(!weft__direct_ok(c))) {
-            weft__unpark_fifo(gt); /* behind the worker's other tasks */
-        } else if (WEFT_LIKELY(weft__task_acquire(gt))) {
-            if (WEFT_LIKELY(c->deadline == UINT64_MAX || c->nointr)) {
-                weft__switch_direct(c, gt, 0);
-            } else {
-                /* Parks as it leaves: drop a stale permit first (weft__permit_drop). */
-                weft__permit_drop(c);
-                rc = weft__interrupted(c);
-                if (rc) {
-                    weft__schedule(gt, true); /* it produces the value for a later call */
-                    goto out;
-                }
-                weft__timer_arm(c->w, c, c->deadline);
-                armed = true;
-                weft__switch_direct(c, gt, WEFT_XFER_PARK);
-            }
-        } else {
-            weft__unpark(gt);
-        }
-    } else {
-        /* REQ: G is still producing for a call that gave up; step 5's seq_cst store. */
-        atomic_store(&g->waiter, c);
-    }
+    if (atomic_load_explicit(&g->waiter, memory_order_relaxed))
+        atomic_store_explicit(&g->waiter, NULL, memory_order_relaxed);
+    return rc;
+}
+
+/* Step 2: C waits for VALUE or DONE after its request. */
+static __attribute__((noinline)) WEFT_RESUME_RET int next_wait(weft_gen *g, void **value,
+                                                               weft_task *c, bool armed)
+{
+    int rc;
     for (;;) {
-        p = atomic_load(&g->phase);
+        int p = atomic_load(&g->phase);
         if (p == P_VALUE) {
             rc = take(g, value);
             break;
@@ -229,12 +239,80 @@ WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
     }
     if (armed)
         weft__timer_disarm(c);
-out:
-    /* G may not have claimed it (we saw the phase first, or gave up): it would only
-     * wake us spuriously, but a stale pointer must not outlive this call. */
-    if (atomic_load_explicit(&g->waiter, memory_order_relaxed))
-        atomic_store_explicit(&g->waiter, NULL, memory_order_relaxed);
-    return rc;
+    return next_end(g, rc);
+}
+
+/* The whole of weft_gen_next, every case (steady state inline in weft_gen_next). */
+static __attribute__((noinline)) WEFT_RESUME_RET int next_full(weft_gen *g, void **value)
+{
+    if (!g || !value)
+        return -EINVAL;
+    weft_task *c = weft__task_self();
+    if (!c)
+        return -EPERM;
+    if (c == g->task)
+        return -EDEADLK;
+    int p = atomic_load_explicit(&g->phase, memory_order_acquire);
+    if (p == P_VALUE)
+        return take(g, value); /* produced after an earlier call gave up */
+    if (p == P_DONE)
+        return done_status(g);
+    int rc = weft__interrupted(c);
+    if (rc)
+        return rc;
+    bool armed = false;
+    if (p == P_IDLE) {
+        /* Step 1. G reads waiter only after it sees REQ (release). */
+        atomic_store_explicit(&g->waiter, c, memory_order_relaxed);
+        atomic_store_explicit(&g->phase, P_REQ, memory_order_release);
+        weft_task *gt = g->task;
+        if (!weft__direct_ok(c)) {
+            weft__unpark_fifo(gt); /* behind the worker's other tasks */
+        } else if (weft__task_acquire(gt)) {
+            if (c->deadline == UINT64_MAX || c->nointr) {
+                weft__switch_direct(c, gt, 0);
+            } else {
+                /* Parks as it leaves: drop a stale permit first (weft__permit_drop). */
+                weft__permit_drop(c);
+                rc = weft__interrupted(c);
+                if (rc) {
+                    weft__schedule(gt, true); /* it produces the value for a later call */
+                    return next_end(g, rc);
+                }
+                weft__timer_arm(c->w, c, c->deadline);
+                armed = true;
+                weft__switch_direct(c, gt, WEFT_XFER_PARK);
+            }
+        } else {
+            weft__unpark(gt);
+        }
+    } else {
+        /* REQ: G is still producing for a call that gave up; step 5's seq_cst store. */
+        atomic_store(&g->waiter, c);
+    }
+    return next_wait(g, value, c, armed);
+}
+
+WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
+{
+    weft_task *c = weft__task_self();
+    /* The steady state, next_full's first case spelled out so that it needs few
+     * registers: G parked at its yield, nothing to interrupt us, no deadline. */
+    if (WEFT_LIKELY(g && value && c && c != g->task &&
+                    atomic_load_explicit(&g->phase, memory_order_acquire) == P_IDLE &&
+                    quiet(c) && weft__direct_ok(c))) {
+        atomic_store_explicit(&g->waiter, c, memory_order_relaxed);
+        atomic_store_explicit(&g->phase, P_REQ, memory_order_release);
+        weft_task *gt = g->task;
+        if (WEFT_LIKELY(weft__task_acquire(gt)))
+            weft__switch_direct(c, gt, 0);
+        else
+            weft__unpark(gt);
+        if (WEFT_LIKELY(atomic_load(&g->phase) == P_VALUE))
+            return next_end(g, take(g, value));
+        return next_wait(g, value, c, false);
+    }
+    return next_full(g, value);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
