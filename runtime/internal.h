@@ -45,8 +45,12 @@
  * the switch, so such a `ret` is mispredicted every time (~7 ns here, the gap between
  * bench gen_handoff's ctx_switch and ctx_switch_deep per frame); the indirect jump is
  * predicted from its history. gen_handoff: 53 -> 40 ns per value (median of 15
- * alternating runs). gcc only: clang 14 has no function_return attribute, nor does it
- * combine with -fcf-protection's shadow stack (which needs balanced call/ret). */
+ * alternating runs). Only for code that (nearly) always switched: a call that returns
+ * through the jump leaves its entry on the return-stack predictor, and the caller's own
+ * `ret` later mispredicts instead. A public function with a fast path that does not
+ * switch (channels, weft_yield) keeps its `ret` and tail-calls a WEFT_RESUME_RET
+ * function for the rest. gcc only: clang 14 has no function_return attribute; nor
+ * with -fcf-protection, whose shadow stack needs balanced call/ret. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CET__)
 #define WEFT_RESUME_RET __attribute__((function_return("thunk-extern")))
 #else

@@ -138,7 +138,7 @@ void weft__set_member_done(weft_task *t)
     weft__spin_unlock(&s->lock);
 }
 
-WEFT_RESUME_RET int weft_set_next(weft_set *s, weft_task **out)
+int weft_set_next(weft_set *s, weft_task **out)
 {
     if (!s || !out)
         return -EINVAL;

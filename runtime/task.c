@@ -101,7 +101,15 @@ void weft_cancel(weft_task *t)
     weft__unpark(t);
 }
 
-WEFT_RESUME_RET int weft_yield(void)
+/* The switching half of weft_yield, tail-called so that only it returns through the
+ * jump (WEFT_RESUME_RET) and the fast path keeps a plain `ret`. */
+static __attribute__((noinline)) WEFT_RESUME_RET int yield_out(weft_task *t)
+{
+    weft__switch_out(t, WEFT_SW_YIELD);
+    return 0;
+}
+
+int weft_yield(void)
 {
     weft_task *t = weft__task_self();
     if (!t) {
@@ -118,8 +126,7 @@ WEFT_RESUME_RET int weft_yield(void)
     if (!atomic_load_explicit(&w->next, memory_order_relaxed) && !weft__runq_len(&w->runq) &&
         !weft__inject_len() && (++w->yield_fast & 63) != 0)
         return 0;
-    weft__switch_out(t, WEFT_SW_YIELD);
-    return 0;
+    return yield_out(t);
 }
 
 static void free_task(weft_task *t)
@@ -169,7 +176,7 @@ static int join_wait(weft_task *self, weft_task *t)
     return first;
 }
 
-WEFT_RESUME_RET int weft_join(weft_task *t, void **result)
+int weft_join(weft_task *t, void **result)
 {
     if (!t)
         return -EINVAL;

@@ -497,39 +497,76 @@ HOT int wait_side(weft_chan *c, const side *sd, weft_task *self, void *elem)
     return rc ? leave(c, sd->q, sd->n, &w, rc) : w.res;
 }
 
-WEFT_RESUME_RET int weft_chan_send(weft_chan *c, const void *elem)
+/* One ring operation, timed and counted for the gathering rule (step 11). */
+HOT int send_once(weft_chan *c, const void *elem, weft_task *self)
 {
-    weft_task *self = weft__task_self();
-    if (self) {
-        int rc = weft__interrupted(self);
-        if (rc)
-            return rc;
-    }
-    if (!c->ring)
-        return locked_op(c, true, (void *)elem, self, true);
+    unsigned fails = 0;
+    uint32_t t0 = op_begin(self);
+    int rc = ring_send_once(c, elem, self ? self->w : NULL, &fails);
+    if (self)
+        note_contention(c, self, fails, t0);
+    return rc;
+}
+
+HOT int recv_once(weft_chan *c, void *elem, weft_task *self)
+{
+    unsigned fails = 0;
+    uint32_t t0 = op_begin(self);
+    int rc = ring_recv_once(c, elem, &fails);
+    if (self)
+        note_contention(c, self, fails, t0);
+    return rc;
+}
+
+/* The rest of a send or receive that found the ring full or empty: yield once to the
+ * task this one woke (step 12), else queue and sleep (step 1), and try again. Only
+ * these may switch, so only they return through the jump (WEFT_RESUME_RET): the public
+ * functions tail-call them, and their own fast path keeps a plain, predicted `ret`. */
+static __attribute__((noinline)) WEFT_RESUME_RET int send_wait(weft_chan *c, const void *elem,
+                                                               weft_task *self)
+{
     bool yielded = false;
     for (;;) {
-        unsigned fails = 0;
-        uint32_t t0 = op_begin(self);
-        int rc = ring_send_once(c, elem, self ? self->w : NULL, &fails);
-        if (self)
-            note_contention(c, self, fails, t0);
-        if (rc != -EAGAIN)
-            return rc;
-        /* Full: first let the task this one woke run, once (step 12). */
         if (self && !yielded && weft__yield_next(self)) {
             yielded = true;
-            continue;
+        } else {
+            const side sd = {push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw};
+            int rc = wait_side(c, &sd, self, (void *)elem);
+            if (rc != RETRY)
+                return rc;
         }
-        /* Full: queue, count, re-try, sleep (step 1). */
-        const side sd = {push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw};
-        rc = wait_side(c, &sd, self, (void *)elem);
-        if (rc != RETRY)
+        int rc = send_once(c, elem, self);
+        if (rc != -EAGAIN)
             return rc;
     }
 }
 
-WEFT_RESUME_RET int weft_chan_recv(weft_chan *c, void *elem)
+static __attribute__((noinline)) WEFT_RESUME_RET int recv_wait(weft_chan *c, void *elem,
+                                                               weft_task *self)
+{
+    bool yielded = false;
+    for (;;) {
+        if (self && !yielded && weft__yield_next(self)) {
+            yielded = true;
+        } else {
+            const side sd = {pop_op, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
+            int rc = wait_side(c, &sd, self, elem);
+            if (rc != RETRY)
+                return rc; /* 0 also when handed over directly */
+        }
+        int rc = recv_once(c, elem, self);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+}
+
+static __attribute__((noinline)) WEFT_RESUME_RET int locked_wait(weft_chan *c, bool send,
+                                                                 void *elem, weft_task *self)
+{
+    return locked_op(c, send, elem, self, true);
+}
+
+int weft_chan_send(weft_chan *c, const void *elem)
 {
     weft_task *self = weft__task_self();
     if (self) {
@@ -538,25 +575,27 @@ WEFT_RESUME_RET int weft_chan_recv(weft_chan *c, void *elem)
             return rc;
     }
     if (!c->ring)
-        return locked_op(c, false, elem, self, true);
-    bool yielded = false;
-    for (;;) {
-        unsigned fails = 0;
-        uint32_t t0 = op_begin(self);
-        int rc = ring_recv_once(c, elem, &fails);
-        if (self)
-            note_contention(c, self, fails, t0);
-        if (rc != -EAGAIN)
+        return locked_wait(c, true, (void *)elem, self);
+    int rc = send_once(c, elem, self);
+    if (WEFT_LIKELY(rc != -EAGAIN))
+        return rc;
+    return send_wait(c, elem, self); /* full */
+}
+
+int weft_chan_recv(weft_chan *c, void *elem)
+{
+    weft_task *self = weft__task_self();
+    if (self) {
+        int rc = weft__interrupted(self);
+        if (rc)
             return rc;
-        if (self && !yielded && weft__yield_next(self)) {
-            yielded = true;
-            continue;
-        }
-        const side sd = {pop_op, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
-        rc = wait_side(c, &sd, self, elem);
-        if (rc != RETRY)
-            return rc; /* 0 also when handed over directly */
     }
+    if (!c->ring)
+        return locked_wait(c, false, elem, self);
+    int rc = recv_once(c, elem, self);
+    if (WEFT_LIKELY(rc != -EAGAIN))
+        return rc;
+    return recv_wait(c, elem, self); /* empty */
 }
 
 int weft_chan_try_send(weft_chan *c, const void *elem)
