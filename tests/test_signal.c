@@ -5,6 +5,8 @@
 #include "fixture.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -81,6 +83,65 @@ static void *cancel_main(void *arg)
 }
 WT_TEST_1_2(cancel)
 
+/* ---- a stream of signals, one at a time, each sent at a random moment of the wait:
+ * every one is returned by exactly the wait it was sent for (none lost, none left
+ * pending), while other tasks keep the workers' rings busy. */
+enum { MANY = 300 };
+static _Atomic int many_turn;
+
+static void *many_sender(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 1; i <= MANY; i++) {
+        while (atomic_load(&many_turn) != i)
+            usleep(20);
+        usleep(rand_r(&seed) % 400);
+        kill(getpid(), SIGUSR1);
+    }
+    return NULL;
+}
+
+static void *many_busy(void *arg)
+{
+    (void)arg;
+    while (weft_sleep(20 * 1000) == 0) /* 20 us: timers and CQEs all the time */
+        ;
+    return NULL;
+}
+
+static void *many_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&many_turn, 0);
+    weft_task *busy[3];
+    for (int i = 0; i < 3; i++)
+        busy[i] = wt_spawn(many_busy, NULL);
+    pthread_t th;
+    WT_OK(pthread_create(&th, NULL, many_sender, (void *)(uintptr_t)weft_now()));
+    int got = 0;
+    for (int i = 1; i <= MANY; i++) {
+        atomic_store(&many_turn, i);
+        int rc;
+        {
+            WEFT_WITH_TIMEOUT(2 * WT_SEC);
+            rc = weft_signal_wait(usr, 2);
+        }
+        WT_EQ(rc, SIGUSR1);
+        got++;
+    }
+    WT_OK(pthread_join(th, NULL));
+    WT_EQ(got, MANY);
+    sigset_t pend;
+    sigpending(&pend);
+    WT_EQ(sigismember(&pend, SIGUSR1), 0); /* nothing left over */
+    for (int i = 0; i < 3; i++) {
+        weft_cancel(busy[i]);
+        WT_EQ(weft_join(busy[i], NULL), -ECANCELED);
+    }
+    return NULL;
+}
+WT_TEST_1_2(many)
+
 static void *bad_args_main(void *arg)
 {
     (void)arg;
@@ -110,6 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_from_task),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_many),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_outside_task),
     };
