@@ -50,6 +50,22 @@ struct weft_gen {
     int status; /* G's outcome, written before DONE */
 };
 
+/* One round of either side's wait loop, after its condition was found unmet: the
+ * interruption (cancel, deadline) if any, else 0 after parking once (the deadline's
+ * timer armed first, once per wait; the caller disarms it). */
+static inline int wait_round(weft_task *t, bool *armed)
+{
+    int rc = weft__interrupted(t);
+    if (rc)
+        return rc;
+    if (!*armed && t->deadline != UINT64_MAX && !t->nointr) {
+        weft__timer_arm(t->w, t, t->deadline);
+        *armed = true;
+    }
+    weft__park(t);
+    return 0;
+}
+
 /* ---- the generator's side -------------------------------------------------------- */
 
 /* G waits at a yield (or before its first run) for REQ; first runs `to`, when set, by a
@@ -82,14 +98,8 @@ static inline __attribute__((always_inline)) int wait_request(weft_gen *g, weft_
             rc = 0;
             break;
         }
-        rc = weft__interrupted(self);
-        if (rc)
+        if ((rc = wait_round(self, &armed)))
             break;
-        if (!armed && self->deadline != UINT64_MAX && !self->nointr) {
-            weft__timer_arm(self->w, self, self->deadline);
-            armed = true;
-        }
-        weft__park(self);
     }
     if (armed)
         weft__timer_disarm(self);
@@ -228,14 +238,8 @@ static __attribute__((noinline)) WEFT_RESUME_RET int next_wait(weft_gen *g, void
             rc = done_status(g);
             break;
         }
-        rc = weft__interrupted(c);
-        if (rc)
+        if ((rc = wait_round(c, &armed)))
             break;
-        if (!armed && c->deadline != UINT64_MAX && !c->nointr) {
-            weft__timer_arm(c->w, c, c->deadline);
-            armed = true;
-        }
-        weft__park(c);
     }
     if (armed)
         weft__timer_disarm(c);
