@@ -98,8 +98,9 @@ weft__ctx_trampoline:
 
 /* Return through an indirect jump, for the functions a context switch resumes in
  * (gcc's function_return("thunk-extern")): see WEFT_RESUME_RET in
- * runtime/internal.h. */
-    .globl __x86_return_thunk
+ * runtime/internal.h. Weak: a program that links weft statically and brings its own
+ * thunk (built with -mfunction-return=thunk-extern) keeps its own. */
+    .weak __x86_return_thunk
     .hidden __x86_return_thunk
     .type __x86_return_thunk,@function
     .p2align 4
