@@ -522,42 +522,35 @@ HOT int recv_once(weft_chan *c, void *elem, weft_task *self)
  * task this one woke (step 12), else queue and sleep (step 1), and try again. Only
  * these may switch, so only they return through the jump (WEFT_RESUME_RET): the public
  * functions tail-call them, and their own fast path keeps a plain, predicted `ret`. */
-static __attribute__((noinline)) WEFT_RESUME_RET int send_wait(weft_chan *c, const void *elem,
-                                                               weft_task *self)
+HOT int op_wait(weft_chan *c, bool send, void *elem, weft_task *self)
 {
+    const side sd = send ? (side){push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw}
+                         : (side){pop_op, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
     bool yielded = false;
     for (;;) {
         if (self && !yielded && weft__yield_next(self)) {
             yielded = true;
         } else {
-            const side sd = {push_op, &c->sendq, &c->recvq, &c->nsendw, &c->nrecvw};
-            int rc = wait_side(c, &sd, self, (void *)elem);
+            int rc = wait_side(c, &sd, self, elem);
             if (rc != RETRY)
-                return rc;
+                return rc; /* 0 also when a receive was handed its element directly */
         }
-        int rc = send_once(c, elem, self);
+        int rc = send ? send_once(c, elem, self) : recv_once(c, elem, self);
         if (rc != -EAGAIN)
             return rc;
     }
 }
 
+static __attribute__((noinline)) WEFT_RESUME_RET int send_wait(weft_chan *c, const void *elem,
+                                                               weft_task *self)
+{
+    return op_wait(c, true, (void *)elem, self);
+}
+
 static __attribute__((noinline)) WEFT_RESUME_RET int recv_wait(weft_chan *c, void *elem,
                                                                weft_task *self)
 {
-    bool yielded = false;
-    for (;;) {
-        if (self && !yielded && weft__yield_next(self)) {
-            yielded = true;
-        } else {
-            const side sd = {pop_op, &c->recvq, &c->sendq, &c->nrecvw, &c->nsendw};
-            int rc = wait_side(c, &sd, self, elem);
-            if (rc != RETRY)
-                return rc; /* 0 also when handed over directly */
-        }
-        int rc = recv_once(c, elem, self);
-        if (rc != -EAGAIN)
-            return rc;
-    }
+    return op_wait(c, false, elem, self);
 }
 
 static __attribute__((noinline)) WEFT_RESUME_RET int locked_wait(weft_chan *c, bool send,
