@@ -318,6 +318,9 @@ weft_task *weft__idle(weft__worker *w)
 void weft__worker_wake(weft__worker *w)
 {
     uint64_t one = 1;
+    weft__worker *self = weft__worker_self();
+    if (self)
+        WEFT_TRACE_STALE(self); /* a syscall: not part of the next run in the trace */
     (void)!write(w->wake_fd, &one, sizeof one);
 }
 

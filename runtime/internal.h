@@ -459,6 +459,12 @@ struct weft__worker {
     /* Tracing (trace.c), owner-only. */
     uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
     uint8_t tr_wake_src; /* WEFT_TW_TIMER/IO while timers or completions wake tasks */
+    /* Set by a RUN_STOP's clock read; while set, the events the scheduler records before
+     * the next RUN_START (that one included) share that reading instead of taking their
+     * own: the scheduler's bookkeeping between two runs takes tens of ns, an rdtsc ~12 on
+     * our VMs. Anything that may take longer (timers, I/O polls, the global queue, idling)
+     * clears it first (WEFT_TRACE_STALE). Never set under WEFT_TRACE_PRECISE=1. */
+    bool tr_fresh;
     /* Written by thieves (relaxed fetch_add), so on a line of its own. */
     _Atomic uint64_t n_stolen WEFT_ALIGNED;
 };

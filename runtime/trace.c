@@ -21,6 +21,9 @@ static uint64_t clock_ns(const struct timespec *ts)
 
 /* ---- recording ------------------------------------------------------------------ */
 
+/* ts for "the same clock reading as this buffer's previous event" (no real reading is 1). */
+#define TS_SAME ((uint64_t)1)
+
 /* Owner: hands the current chunk to the writer and takes a free one; false when none
  * is free (the caller drops its event). The writer looks every 10 ms anyway; it is
  * woken (a futex syscall and, when it sleeps, a wake-up of its core) only once this
@@ -32,7 +35,7 @@ static bool refill(tr_buf *b)
         /* The ring holds TR_RING chunks (256 MiB, the default memory cap); should it
          * ever be full, the chunk's events count as dropped (it is freed at stop). */
         if (!tr_ring_push(&b->full, b->cur_own))
-            b->drops += b->n;
+            b->drops += b->nev;
         b->cur_own = NULL;
         atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
         if (tr_ring_len(&b->free) <= TR_FREE_FILL / 2)
@@ -45,37 +48,48 @@ static bool refill(tr_buf *b)
      * hands back the oldest kept chunks. */
     if (!c && (weft__tr.flight || !(c = weft__trace_chunk_new(&weft__tr))))
         return false;
-    atomic_store_explicit(&c->n, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->pub, 0, memory_order_relaxed);
     c->worker = b->worker;
+    c->base_raw = b->st.ticks; /* the next event's delta counts from the last reading */
     b->cur_own = c;
-    b->n = 0;
+    b->p = c->data;
+    b->lim = c->data + TR_CHUNK_DATA - WEFT_TRACE_MAX_ENCODED;
+    b->nev = 0;
     /* release: the count reset before a dump can find the chunk */
     atomic_store_explicit(&b->cur, c, memory_order_release);
     return true;
 }
 
-/* ts: a raw clock value, or 0 to read the clock now. Inlined into every hook: it is
- * most of what tracing costs a worker (~25 ns an event on our VM, half of it rdtsc). */
+/* A SPAWN's or STALL's function address goes to the writer to be named, once per
+ * buffer as far as fn_seen remembers. When the ring is full it is tried again next time. */
+static void announce(tr_buf *b, uint64_t fn)
+{
+    uint64_t *seen = &b->fn_seen[(fn >> 4) % TR_FN_SEEN];
+    if (*seen != fn && tr_ring_push(&b->syms, (void *)(uintptr_t)fn))
+        *seen = fn;
+}
+
+/* ts: a raw clock value, 0 to read the clock now, or TS_SAME. Inlined into every hook:
+ * it is most of what tracing costs a worker, and the clock read (~12 ns of rdtsc on our
+ * VMs) most of that. */
 static inline __attribute__((always_inline)) void record(tr_buf *b, uint64_t ts, unsigned type,
                                                          unsigned reason, uint32_t a, uint64_t task,
                                                          uint64_t bb, uint64_t c)
 {
-    if (WEFT_UNLIKELY(!b->cur_own || b->n == TR_CHUNK_EVENTS) && !refill(b)) {
+    if (WEFT_UNLIKELY(b->p > b->lim || !b->cur_own) && !refill(b)) {
         b->drops++;
         return;
     }
-    weft_trace_event *e = &b->cur_own->ev[b->n];
-    e->ts = ts ? ts : weft__clock_raw(); /* the writer converts it */
-    e->type = (uint8_t)type;
-    e->reason = (uint8_t)reason;
-    e->flags = 0;
-    e->a = a;
-    e->task = task;
-    e->b = bb;
-    e->c = c;
-    b->n++;
-    /* release: the event's fields before the count (a flight dump reads the prefix) */
-    atomic_store_explicit(&b->cur_own->n, b->n, memory_order_release);
+    if ((type == WEFT_EV_SPAWN || type == WEFT_EV_STALL) &&
+        WEFT_UNLIKELY(b->fn_seen[(c >> 4) % TR_FN_SEEN] != c))
+        announce(b, c);
+    uint64_t raw = ts == TS_SAME ? b->st.ticks : ts ? ts : weft__clock_raw();
+    b->p = weft_trace_encode(b->p, &b->st, raw, type, reason, a, task, bb, c);
+    b->nev++;
+    /* release: the event's bytes before the counts (a flight dump reads the prefix) */
+    atomic_store_explicit(&b->cur_own->pub,
+                          (uint64_t)b->nev << 32 | (uint32_t)(b->p - b->cur_own->data),
+                          memory_order_release);
 }
 
 static inline __attribute__((always_inline)) void
@@ -126,7 +140,11 @@ void weft__trace_spawn(weft__worker *w, weft_task *t)
 
 void weft__trace_run_start(weft__worker *w, weft_task *t)
 {
-    weft__trace_ev(WEFT_EV_RUN_START, 0, weft__runq_len(&w->runq), t->tid, t->tr_last, 0);
+    /* Straight after a RUN_STOP (a direct switch, or the scheduler taking the next local
+     * task): the same clock reading. */
+    uint64_t ts = w->tr_fresh ? TS_SAME : 0;
+    w->tr_fresh = false;
+    emit(ts, WEFT_EV_RUN_START, 0, weft__runq_len(&w->runq), t->tid, t->tr_last, 0);
     t->tr_last = (uint16_t)w->index;
 }
 
@@ -146,16 +164,18 @@ void weft__trace_run_stop(weft__worker *w, weft_task *t, int sw_reason)
             op = t->tr_op;
     }
     t->tr_reason = 0;
-    /* RUN_STOP(DONE) and END share one clock read (~12 ns of rdtsc on a VM). */
-    uint64_t ts = weft__clock_raw();
-    emit(ts, WEFT_EV_RUN_STOP, r, op, t->tid, 0, 0);
     if (sw_reason == WEFT_SW_DONE) {
-        /* The status the finish protocol will settle on (task.c, step 1). */
+        /* The status the finish protocol will settle on (task.c, step 1): RUN_STOP(DONE)
+         * carries it and stands for the END event too (trace_codec.h). */
         int st = t->status;
         if (st == 0 && atomic_load_explicit(&t->cancelled, memory_order_relaxed))
             st = -ECANCELED;
-        emit(ts, WEFT_EV_END, 0, 0, t->tid, (uint64_t)(int64_t)st, 0);
+        op = (uint32_t)st;
     }
+    /* What the scheduler records until the next RUN_START, that one included, shares
+     * this clock reading (tr_fresh). */
+    emit(0, WEFT_EV_RUN_STOP, r, op, t->tid, 0, 0);
+    w->tr_fresh = !weft__tr.precise;
 }
 
 void weft__trace_wake(weft_task *t)
@@ -167,8 +187,8 @@ void weft__trace_wake(weft_task *t)
     }
     weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
     unsigned src = w->tr_wake_src ? w->tr_wake_src : WEFT_TW_TASK;
-    weft__trace_ev(WEFT_EV_WAKE, src, w->index, t->tid, src == WEFT_TW_TASK && cur ? cur->tid : 0,
-                   0);
+    emit(w->tr_fresh ? TS_SAME : 0, WEFT_EV_WAKE, src, w->index, t->tid,
+         src == WEFT_TW_TASK && cur ? cur->tid : 0, 0);
 }
 
 void weft__trace_stall(unsigned worker, weft_task *t, uint64_t ns)
@@ -261,6 +281,8 @@ int weft__trace_start(const char *path, unsigned nworkers)
         return -ENOMEM;
     }
     memcpy(s->path, path, plen);
+    long precise = 0;
+    s->precise = env_num("WEFT_TRACE_PRECISE", &precise) && precise > 0;
     long mib = 0;
     if (env_num("WEFT_TRACE_FLIGHT", &mib) && mib > 0) {
         s->flight = true;
@@ -310,6 +332,8 @@ int weft__trace_start(const char *path, unsigned nworkers)
     clock_gettime(CLOCK_MONOTONIC, &mono);
     clock_gettime(CLOCK_REALTIME, &real);
     s->raw0 = weft__clock_raw();
+    for (unsigned i = 0; i < s->nbufs; i++)
+        s->bufs[i].st.ticks = s->raw0; /* the first chunk's time base */
     s->start_mono_ns = clock_ns(&mono);
     s->start_unix_ns = clock_ns(&real);
     if (s->flight) {
@@ -340,6 +364,7 @@ int weft__trace_start(const char *path, unsigned nworkers)
 
 void weft__trace_worker_begin(weft__worker *w)
 {
+    w->tr_fresh = false;
     if (weft__trace_on)
         tls_buf = &weft__tr.bufs[w->index];
 }

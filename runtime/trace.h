@@ -38,6 +38,10 @@ void weft__trace_ev(unsigned type, unsigned reason, uint32_t a, uint64_t task, u
             weft__trace_ev((type), (reason), (a), (task), (b), (c));                               \
     } while (0)
 
+/* The scheduler is about to do something that may take longer than a few tens of ns:
+ * its next events read the clock again (weft__worker.tr_fresh). */
+#define WEFT_TRACE_STALE(w) ((w)->tr_fresh = false)
+
 /* The hooks with more to compute than one event (trace.c). */
 void weft__trace_spawn(weft__worker *w, weft_task *t);
 void weft__trace_run_start(weft__worker *w, weft_task *t);

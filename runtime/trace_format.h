@@ -10,9 +10,11 @@
  *  1. One weft_trace_file_header.
  *  2. Any number of records, each starting with a weft_trace_rec_header that gives its
  *     kind and total size, so a reader skips kinds it does not know:
- *       - WEFT_TRACE_REC_EVENTS: a batch of one worker's events, in the order that worker
- *         recorded them (timestamps non-decreasing within a batch and across that worker's
- *         batches). Batches of different workers interleave in any order.
+ *       - WEFT_TRACE_REC_EVENTS2 (what the recorder writes) or WEFT_TRACE_REC_EVENTS (the
+ *         fixed-size form of version 1): a batch of one worker's events, in the order that
+ *         worker recorded them (timestamps non-decreasing within a batch and across that
+ *         worker's batches, up to rounding: readers clamp). Batches of different workers
+ *         interleave in any order.
  *       - WEFT_TRACE_REC_SYMBOL: the name of a function address that appears in SPAWN
  *         events (resolved by the writer with dladdr / the ELF symbol table), written
  *         before or after the events that use it; a reader collects them all first.
@@ -20,8 +22,8 @@
  *         dropped because a buffer was full. A file without it was cut short (crash, or a
  *         flight-recorder dump, which sets WEFT_TRACE_F_FLIGHT in the header instead).
  *  3. Timestamps are nanoseconds since the trace started (header.start_mono_ns is
- *     CLOCK_MONOTONIC at that moment), already converted from the cheap clock (TSC) by the
- *     writer.
+ *     CLOCK_MONOTONIC at that moment): EVENTS2 batches carry raw clock (TSC) deltas and
+ *     the factor that converts them; EVENTS hold converted nanoseconds.
  *
  * Task ids: 64-bit, unique for the whole trace (tasks are pooled and reused in memory,
  * so the pointer is not an identity); 0 means "no task" (the scheduler itself, a timer,
@@ -34,7 +36,9 @@
 #include <stdint.h>
 
 #define WEFT_TRACE_MAGIC "WEFTTRC1" /* 8 bytes, no terminating NUL in the file */
-#define WEFT_TRACE_VERSION 1u
+/* 2: events are recorded in EVENTS2 records (compact, runtime/trace_codec.h). A reader
+ * of version 2 reads version 1 files too: they differ only in which record kinds occur. */
+#define WEFT_TRACE_VERSION 2u
 #define WEFT_TRACE_NO_WORKER 0xffffu
 
 enum { WEFT_TRACE_F_FLIGHT = 1u << 0 }; /* a flight-recorder dump: only the last window */
@@ -56,9 +60,11 @@ enum weft_trace_rec_kind {
     WEFT_TRACE_REC_EVENTS = 1,
     WEFT_TRACE_REC_SYMBOL = 2,
     WEFT_TRACE_REC_END = 3,
+    WEFT_TRACE_REC_EVENTS2 = 4,
 };
-/* END: events_written counts the events recorded (all EVENTS records hold exactly that
- * many); events_dropped those lost because the writer fell behind (every buffer full). */
+/* END: events_written counts the events recorded (the counts of all EVENTS and EVENTS2
+ * records add up to it; an END that an EVENTS2 RUN_STOP stands for is not counted);
+ * events_dropped those lost because the writer fell behind (every buffer full). */
 
 typedef struct weft_trace_rec_header {
     uint32_t kind;  /* weft_trace_rec_kind */
@@ -67,7 +73,19 @@ typedef struct weft_trace_rec_header {
     uint16_t worker; /* EVENTS: the recording worker; otherwise 0 */
     uint16_t reserved;
 } weft_trace_rec_header;
-/* EVENTS: followed by count weft_trace_event.
+/* EVENTS2: one worker's batch of events in the compact encoding that the recorder
+ * writes into its buffers and the writer copies out untouched: a weft_trace_batch, then
+ * nbytes of encoded events (count of them; encoding in runtime/trace_codec.h), zero-padded
+ * to 8. Event i's time in ns since the trace started is
+ *     base_ns + (uint64_t)(ticks_i * ns_per_tick)
+ * where ticks_i is the sum of the time deltas of events 0..i of the batch. */
+typedef struct weft_trace_batch {
+    uint64_t base_ns;   /* ns since the trace started at the batch's time base */
+    double ns_per_tick; /* converts the events' time deltas (raw clock ticks) to ns */
+    uint32_t nbytes;    /* bytes of encoded events that follow */
+    uint32_t reserved;
+} weft_trace_batch;
+/* EVENTS: followed by count weft_trace_event (the fixed-size form, 40 bytes each).
  * SYMBOL: followed by uint64_t addr, then count bytes of name, zero-padded to 8.
  * END:    followed by uint64_t events_written, uint64_t events_dropped. */
 
@@ -146,5 +164,6 @@ typedef struct weft_trace_event {
 _Static_assert(sizeof(weft_trace_file_header) == 112, "trace header layout");
 _Static_assert(sizeof(weft_trace_rec_header) == 16, "trace record header layout");
 _Static_assert(sizeof(weft_trace_event) == 40, "trace event layout");
+_Static_assert(sizeof(weft_trace_batch) == 24, "trace batch layout");
 
 #endif

@@ -4,8 +4,13 @@
  *     its own; plain threads share one under a spinlock): the chunk being filled, and
  *     two single-producer single-consumer rings, `full` (buffer → writer) and `free`
  *     (writer → buffer).
- *  2. The owner appends an event, then publishes the chunk's count with a release
- *     store, so the writer may read a prefix of the chunk being filled (flight dumps).
+ *  2. The owner appends an event in the compact encoding (trace_codec.h), then publishes
+ *     the chunk's byte and event counts with one release store, so the writer may read a
+ *     prefix of the chunk being filled (flight dumps). The writer copies chunks into the
+ *     file as they are: it neither decodes nor converts events.
+ *  2a. A SPAWN or STALL whose function address the buffer has not announced yet (a small
+ *     direct-mapped memory of them) also pushes the address into `syms`; the writer names
+ *     each address once.
  *  3. A full chunk goes into `full`; the owner takes the next one from `free`. If `free`
  *     is empty the event is dropped and counted: a worker never waits for the writer.
  *  4. The writer drains every `full` ring, writes the chunks (or, in flight mode, keeps
@@ -17,6 +22,7 @@
 #define WEFT_RUNTIME_TRACE_PRIV_H
 
 #include "runtime/internal.h"
+#include "runtime/trace_codec.h"
 
 enum {
     TR_CHUNK_BYTES = 64 * 1024,
@@ -28,23 +34,32 @@ enum {
 typedef struct tr_chunk {
     struct tr_chunk *next;     /* writer's lists */
     struct tr_chunk *all_next; /* every chunk, for teardown */
-    _Atomic uint32_t n;        /* events published (owner: release; readers: acquire) */
-    uint16_t worker;           /* recording worker, WEFT_TRACE_NO_WORKER for plain threads */
-    uint16_t pad;
-    uint64_t pad2;
-    weft_trace_event ev[];
+    /* What the owner has published (release; readers acquire): bytes of encoded events
+     * in the low 32 bits, events in the high 32. */
+    _Atomic uint64_t pub;
+    uint64_t base_raw; /* raw clock the first event's delta counts from */
+    uint16_t worker;   /* recording worker, WEFT_TRACE_NO_WORKER for plain threads */
+    uint8_t data[];    /* events in the compact encoding (trace_codec.h) */
 } tr_chunk;
-#define TR_CHUNK_EVENTS ((TR_CHUNK_BYTES - sizeof(tr_chunk)) / sizeof(weft_trace_event))
+#define TR_CHUNK_DATA (TR_CHUNK_BYTES - sizeof(tr_chunk))
+static inline uint32_t tr_pub_bytes(uint64_t pub)
+{
+    return (uint32_t)pub;
+}
+static inline uint32_t tr_pub_events(uint64_t pub)
+{
+    return (uint32_t)(pub >> 32);
+}
 
-/* A single-producer single-consumer ring of chunk pointers. C11 atomics rather than
- * ck_ring, whose fences ThreadSanitizer cannot see. */
+/* A single-producer single-consumer ring of pointers (chunks; function addresses to name).
+ * C11 atomics rather than ck_ring, whose fences ThreadSanitizer cannot see. */
 typedef struct tr_ring {
     _Atomic uint32_t head WEFT_ALIGNED; /* next slot to take; consumer-written */
     _Atomic uint32_t tail WEFT_ALIGNED; /* next slot to fill; producer-written */
-    tr_chunk *slot[TR_RING];
+    void *slot[TR_RING];
 } tr_ring;
 
-static inline bool tr_ring_push(tr_ring *r, tr_chunk *c)
+static inline bool tr_ring_push(tr_ring *r, void *c)
 {
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     /* acquire: the consumer has read the slot it frees before we overwrite it */
@@ -56,13 +71,13 @@ static inline bool tr_ring_push(tr_ring *r, tr_chunk *c)
     return true;
 }
 
-static inline tr_chunk *tr_ring_pop(tr_ring *r)
+static inline void *tr_ring_pop(tr_ring *r)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     /* acquire: pairs with the producer's release of tail */
     if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
         return NULL;
-    tr_chunk *c = r->slot[h % TR_RING];
+    void *c = r->slot[h % TR_RING];
     /* release: our read of the slot before the producer may reuse it */
     atomic_store_explicit(&r->head, h + 1, memory_order_release);
     return c;
@@ -74,21 +89,29 @@ static inline uint32_t tr_ring_len(tr_ring *r)
            atomic_load_explicit(&r->head, memory_order_acquire);
 }
 
+enum { TR_FN_SEEN = 64 }; /* function addresses each buffer remembers having announced */
+
 typedef struct tr_buf {
     /* Owner side. */
     tr_chunk *cur_own;
-    uint32_t n;     /* events in cur_own */
-    uint64_t drops; /* events dropped; read by the writer after the owner stopped */
+    uint8_t *p;          /* where the next event goes in cur_own */
+    uint8_t *lim;        /* past it, an event may not fit: take the next chunk */
+    uint32_t nev;        /* events in cur_own */
+    weft_trace_codec st; /* the encoder's state in cur_own (st.ticks: the last clock read) */
+    uint64_t drops;      /* events dropped; read by the writer after the owner stopped */
+    uint64_t fn_seen[TR_FN_SEEN]; /* direct-mapped: addresses already in `syms` */
     _Atomic(tr_chunk *) cur WEFT_ALIGNED; /* cur_own, for the flight dump (release) */
     uint16_t worker;
     tr_ring full; /* owner → writer */
     tr_ring free; /* writer → owner */
+    tr_ring syms; /* owner → writer: function addresses of SPAWN and STALL to name */
 } tr_buf;
 
 typedef struct tr_state {
     FILE *f;
     char *path;
     bool flight;
+    bool precise; /* WEFT_TRACE_PRECISE=1: every event reads the clock (no tr_fresh) */
     size_t flight_chunks; /* chunks kept in flight mode */
     unsigned nbufs;       /* nworkers + 1: the last one is the plain threads' */
     tr_buf *bufs;

@@ -1,6 +1,7 @@
 /* weft — the trace writer thread: drains the recording buffers (protocol in
- * trace_priv.h), converts timestamps to nanoseconds, names functions, and writes the
- * file — or, as a flight recorder, keeps the newest chunks and writes them on a dump. */
+ * trace_priv.h), names functions, and writes the chunks into the file as they are, each
+ * with the factor that converts its clock ticks to ns — or, as a flight recorder, keeps
+ * the newest chunks and writes them on a dump. */
 #include "runtime/trace_priv.h"
 
 #include <linux/futex.h>
@@ -11,9 +12,8 @@
 /* Writer-private state (only the writer thread touches it). */
 static struct {
     double npt;                 /* ns per raw tick, refreshed every pass */
-    uint64_t *last_ts;          /* per buffer: timestamps never go backwards within a worker */
     tr_chunk *free;             /* chunks to hand out */
-    tr_chunk *kept, *kept_tail; /* flight mode: FIFO of converted chunks, oldest first */
+    tr_chunk *kept, *kept_tail; /* flight mode: FIFO of full chunks, oldest first */
     size_t nkept;
     uint64_t *syms; /* open-addressing set of function addresses seen */
     size_t nsyms, cap;
@@ -118,14 +118,34 @@ static void write_header(FILE *f, uint32_t flags)
     put(f, &h, sizeof h);
 }
 
-static void write_events(FILE *f, uint16_t worker, const weft_trace_event *ev, uint32_t n)
+/* One EVENTS2 record: a chunk's encoded events (or a prefix of them), untouched. */
+static void write_events(FILE *f, uint16_t worker, uint64_t base_raw, const uint8_t *data,
+                         uint64_t pub)
 {
-    if (!n)
+    uint32_t nbytes = tr_pub_bytes(pub), nev = tr_pub_events(pub);
+    if (!nev)
         return;
-    weft_trace_rec_header h = {WEFT_TRACE_REC_EVENTS,
-                               (uint32_t)(sizeof h + n * sizeof(weft_trace_event)), n, worker, 0};
+    uint32_t padded = (nbytes + 7) & ~7u;
+    weft_trace_rec_header h = {WEFT_TRACE_REC_EVENTS2,
+                               (uint32_t)(sizeof h + sizeof(weft_trace_batch) + padded), nev,
+                               worker, 0};
+    uint64_t raw0 = weft__tr.raw0;
+    weft_trace_batch bh = {
+        .base_ns = base_raw > raw0 ? (uint64_t)((double)(base_raw - raw0) * wr.npt) : 0,
+        .ns_per_tick = wr.npt,
+        .nbytes = nbytes,
+    };
+    static const char zeros[8];
     put(f, &h, sizeof h);
-    put(f, ev, n * sizeof(weft_trace_event));
+    put(f, &bh, sizeof bh);
+    put(f, data, nbytes);
+    put(f, zeros, padded - nbytes);
+}
+
+static void write_chunk(FILE *f, tr_chunk *c)
+{
+    write_events(f, c->worker, c->base_raw, c->data,
+                 atomic_load_explicit(&c->pub, memory_order_acquire));
 }
 
 /* ---- draining ---------------------------------------------------------------------- */
@@ -156,21 +176,16 @@ static void top_up(void)
     }
 }
 
-/* Converts raw ticks to ns since the trace started, never going back within buffer bi;
- * collects function addresses (new ones are written at once in normal mode). */
-static void convert(unsigned bi, weft_trace_event *ev, uint32_t n, uint64_t *last)
+/* Takes the function addresses the buffers announced; new ones are named in the file at
+ * once (normal mode) or at the next dump (flight mode). */
+static void drain_symbols(void)
 {
-    uint64_t raw0 = weft__tr.raw0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t raw = ev[i].ts;
-        uint64_t ns = raw > raw0 ? (uint64_t)((double)(raw - raw0) * wr.npt) : 0;
-        if (ns < last[bi])
-            ns = last[bi];
-        last[bi] = ns;
-        ev[i].ts = ns;
-        if ((ev[i].type == WEFT_EV_SPAWN || ev[i].type == WEFT_EV_STALL) && sym_add(ev[i].c) &&
-            weft__tr.f)
-            write_symbol(weft__tr.f, ev[i].c);
+    tr_state *s = &weft__tr;
+    for (unsigned i = 0; i < s->nbufs; i++) {
+        void *fn;
+        while ((fn = tr_ring_pop(&s->bufs[i].syms)))
+            if (sym_add((uint64_t)(uintptr_t)fn) && s->f)
+                write_symbol(s->f, (uint64_t)(uintptr_t)fn);
     }
 }
 
@@ -183,16 +198,15 @@ static void chunk_push(tr_chunk **list, tr_chunk *c)
 static void drain(void)
 {
     tr_state *s = &weft__tr;
+    drain_symbols();
     for (unsigned i = 0; i < s->nbufs; i++) {
         tr_buf *b = &s->bufs[i];
         tr_chunk *c;
         /* The pop's acquire pairs with the owner's push: the events are visible. */
         while ((c = tr_ring_pop(&b->full))) {
-            uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
-            convert(i, c->ev, n, wr.last_ts);
             if (!s->flight) {
-                write_events(s->f, c->worker, c->ev, n);
-                wr.nwritten += n;
+                write_chunk(s->f, c);
+                wr.nwritten += tr_pub_events(atomic_load_explicit(&c->pub, memory_order_relaxed));
                 chunk_push(&wr.free, c);
                 /* Writing is the slow part: keep the workers supplied meanwhile, or a
                  * long drain leaves them without free chunks and they drop events. */
@@ -228,28 +242,25 @@ static int dump_to(const char *path)
     /* Snapshot what each buffer is filling now, before draining: a chunk handed over in
      * between is then written from the kept list, and never twice. */
     tr_chunk *cur[s->nbufs];
-    uint32_t ncur[s->nbufs];
+    uint64_t ncur[s->nbufs], base[s->nbufs];
     for (unsigned i = 0; i < s->nbufs; i++) {
         /* acquire: pairs with the owner's release when it took the chunk */
         cur[i] = atomic_load_explicit(&s->bufs[i].cur, memory_order_acquire);
-        ncur[i] = cur[i] ? atomic_load_explicit(&cur[i]->n, memory_order_acquire) : 0;
+        ncur[i] = cur[i] ? atomic_load_explicit(&cur[i]->pub, memory_order_acquire) : 0;
+        base[i] = cur[i] ? cur[i]->base_raw : 0;
     }
     drain();
-    uint64_t last[s->nbufs];
-    memcpy(last, wr.last_ts, sizeof last);
-    weft_trace_event *tmp[s->nbufs];
+    uint8_t *tmp[s->nbufs];
     for (unsigned i = 0; i < s->nbufs; i++) {
         tmp[i] = NULL;
         bool kept = false;
         for (tr_chunk *c = wr.kept; c && !kept; c = c->next)
             kept = c == cur[i];
-        if (!cur[i] || kept || !ncur[i])
+        if (!cur[i] || kept || !tr_pub_events(ncur[i]))
             continue;
-        tmp[i] = malloc(ncur[i] * sizeof(weft_trace_event));
-        if (!tmp[i])
-            continue;
-        memcpy(tmp[i], cur[i]->ev, ncur[i] * sizeof(weft_trace_event));
-        convert(i, tmp[i], ncur[i], last);
+        tmp[i] = malloc(tr_pub_bytes(ncur[i]));
+        if (tmp[i])
+            memcpy(tmp[i], cur[i]->data, tr_pub_bytes(ncur[i]));
     }
     int rc = 0;
     FILE *f = fopen(path, "wb");
@@ -263,10 +274,10 @@ static int dump_to(const char *path)
             if (wr.syms[i])
                 write_symbol(f, wr.syms[i]);
         for (tr_chunk *c = wr.kept; c; c = c->next)
-            write_events(f, c->worker, c->ev, atomic_load_explicit(&c->n, memory_order_relaxed));
+            write_chunk(f, c);
         for (unsigned i = 0; i < s->nbufs; i++)
             if (tmp[i])
-                write_events(f, s->bufs[i].worker, tmp[i], ncur[i]);
+                write_events(f, s->bufs[i].worker, base[i], tmp[i], ncur[i]);
         if (fclose(f) != 0 && !wr.err)
             wr.err = -EIO;
         rc = wr.err;
@@ -352,7 +363,6 @@ void *weft__trace_writer_main(void *arg)
 {
     tr_state *s = arg;
     memset(&wr, 0, sizeof wr);
-    wr.last_ts = weft__calloc(s->nbufs, sizeof *wr.last_ts);
     if (s->flight) /* the window is allocated up front: a dump never waits for memory */
         for (tr_chunk *c; (c = weft__trace_chunk_new(s));)
             chunk_push(&wr.free, c);
@@ -385,7 +395,6 @@ void *weft__trace_writer_main(void *arg)
         if (fflush(s->f) != 0 || wr.err)
             fprintf(stderr, "weft: writing the trace %s failed\n", s->path);
     }
-    weft__free(wr.last_ts, s->nbufs * sizeof *wr.last_ts);
     weft__free(wr.syms, wr.cap * sizeof *wr.syms);
     memset(&wr, 0, sizeof wr);
     return NULL;

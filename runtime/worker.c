@@ -279,23 +279,29 @@ weft_task *weft__find_work(weft__worker *w)
     /* Intervals are counted in task runs since the last look, not as multiples of the
      * tick: direct switches (weft__park_direct, gen.c) advance the tick between two
      * scheduler passes by more than one. */
+    /* Each branch that does more than take a local task may take a while: the trace's
+     * next events read the clock again (WEFT_TRACE_STALE). */
     if (tick - w->last_global >= GLOBAL_INTERVAL) {
         w->last_global = tick;
+        WEFT_TRACE_STALE(w);
         if ((t = weft__inject_pop_batch(w)))
             return t;
     }
     if (w->timers.len && tick - w->last_timers >= TIMER_INTERVAL) {
         w->last_timers = tick;
+        WEFT_TRACE_STALE(w);
         weft__timers_run(w, weft_now());
     }
     /* Submissions queued by the tasks run since the last look go to the kernel in one
      * io_uring_enter, and completions wake their tasks. */
     if (weft__io_busy(w) && tick - w->last_io >= IO_INTERVAL) {
         w->last_io = tick;
+        WEFT_TRACE_STALE(w);
         weft__io_poll(w);
     }
     if ((t = find_local(w, tick)))
         return t;
+    WEFT_TRACE_STALE(w);
     if ((t = weft__inject_pop_batch(w)))
         return t;
     if (weft__io_busy(w)) {

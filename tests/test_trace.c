@@ -4,7 +4,7 @@
  * the stall report (function name, backtrace, STALL event in a flight dump). */
 #include "fixture.h"
 
-#include "../runtime/trace_format.h"
+#include "../runtime/trace_codec.h"
 
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -35,6 +35,7 @@ typedef struct {
     size_t nsym;
     bool has_end;
     uint64_t written, dropped;
+    uint64_t recorded; /* the records' counts (an END within a RUN_STOP is not one) */
 } trace;
 
 static void trace_read(const char *path, trace *t)
@@ -56,7 +57,7 @@ static void trace_read(const char *path, trace *t)
     WT_EQ(t->h.version, WEFT_TRACE_VERSION);
     WT_EQ(t->h.event_size, sizeof(weft_trace_event));
     WT_NE(t->h.pid, 0);
-    size_t cap = (size_t)size / sizeof(weft_trace_event) + 1;
+    size_t cap = (size_t)size / 4 + 2; /* 8 bytes an event at least, 2 events at most */
     t->ev = malloc(cap * sizeof *t->ev);
     t->worker = malloc(cap * sizeof *t->worker);
     long off = t->h.header_size;
@@ -68,13 +69,28 @@ static void trace_read(const char *path, trace *t)
         WT_GE(r.size, sizeof r);
         WT_LE(off + (long)r.size, size);
         WT_FALSE(t->has_end); /* END is the last record */
-        if (r.kind == WEFT_TRACE_REC_EVENTS) {
-            WT_EQ(r.size, sizeof r + r.count * sizeof(weft_trace_event));
+        if (r.kind == WEFT_TRACE_REC_EVENTS2) {
+            /* What the recorder writes: a batch header, then the compact events. */
             WT_TRUE(r.worker < t->h.nworkers || r.worker == WEFT_TRACE_NO_WORKER);
-            memcpy(&t->ev[t->n], d + off + sizeof r, r.count * sizeof(weft_trace_event));
-            for (uint32_t i = 0; i < r.count; i++)
-                t->worker[t->n + i] = r.worker;
-            t->n += r.count;
+            weft_trace_batch bh;
+            WT_GE(r.size, sizeof r + sizeof bh);
+            memcpy(&bh, d + off + sizeof r, sizeof bh);
+            WT_EQ(r.size, sizeof r + sizeof bh + ((bh.nbytes + 7) & ~7u));
+            WT_TRUE(bh.ns_per_tick > 0 && bh.ns_per_tick < 100);
+            const uint8_t *p = (const uint8_t *)d + off + sizeof r + sizeof bh;
+            const uint8_t *end = p + bh.nbytes;
+            weft_trace_codec st = {0};
+            t->recorded += r.count;
+            for (uint32_t i = 0; i < r.count; i++) {
+                WT_LE(t->n + 2, cap);
+                int k = weft_trace_decode(&p, end, &st, &t->ev[t->n]);
+                WT_TRUE(k == 1 || k == 2); /* 2: a RUN_STOP(DONE) and its END */
+                for (int j = 0; j < k; j++) {
+                    t->ev[t->n].ts = bh.base_ns + (uint64_t)((double)t->ev[t->n].ts * bh.ns_per_tick);
+                    t->worker[t->n++] = r.worker;
+                }
+            }
+            WT_TRUE(p == end); /* exactly count events in nbytes */
         } else if (r.kind == WEFT_TRACE_REC_SYMBOL) {
             if (t->nsym < 64) {
                 memcpy(&t->sym[t->nsym].addr, d + off + sizeof r, 8);
@@ -243,11 +259,60 @@ static void test_burst_not_dropped(void **state)
     print_message("      %zu events written, %llu dropped\n", t.n,
                   (unsigned long long)t.dropped);
     WT_EQ(t.dropped, 0);
-    WT_EQ(t.written, t.n);
+    WT_EQ(t.written, t.recorded);
     WT_GE(count_kind(&t, WEFT_EV_SPAWN), BURST_TASKS); /* + main */
     WT_GE(count_kind(&t, WEFT_EV_END), BURST_TASKS);
     trace_free(&t);
     unlink(tpath);
+}
+
+/* A RUN_START right after a RUN_STOP (or its END) of the same worker. */
+static bool stop_start(const trace *t, size_t i)
+{
+    unsigned prev = t->ev[i - 1].type;
+    return t->ev[i].type == WEFT_EV_RUN_START &&
+           (prev == WEFT_EV_RUN_STOP || prev == WEFT_EV_END) && t->worker[i] == t->worker[i - 1];
+}
+
+/* Those pairs, and how many of them share a clock reading. */
+static size_t count_pairs(const trace *t, size_t *shared)
+{
+    size_t n = 0;
+    *shared = 0;
+    for (size_t i = 1; i < t->n; i++) {
+        if (stop_start(t, i)) {
+            n++;
+            *shared += t->ev[i].ts == t->ev[i - 1].ts;
+        }
+    }
+    return n;
+}
+
+/* By default a RUN_START right after a RUN_STOP (the scheduler taking the next local
+ * task) shares the stop's clock reading; WEFT_TRACE_PRECISE=1 reads the clock for each. */
+static void test_shared_clock(void **state)
+{
+    (void)state;
+    char tpath[300];
+    snprintf(tpath, sizeof tpath, "%s/shared.trace", tmpdir);
+    for (int precise = 0; precise < 2; precise++) {
+        setenv("WEFT_TRACE_PRECISE", precise ? "1" : "0", 1);
+        weft_config cfg = {.workers = 1, .trace_path = tpath};
+        wt_run_cfg(&cfg, burst_main, NULL);
+        trace t;
+        trace_read(tpath, &t);
+        size_t shared, pairs = count_pairs(&t, &shared);
+        print_message("      precise=%d: %zu of %zu stop/start pairs share a reading\n", precise,
+                      shared, pairs);
+        WT_GE(pairs, BURST_TASKS / 2);
+        if (precise)
+            WT_EQ(shared, 0); /* two TSC reads are ns apart */
+        else
+            WT_GE(shared, pairs / 2);
+        trace_free(&t);
+        unlink(tpath);
+    }
+    unsetenv("WEFT_TRACE_PRECISE");
 }
 
 static void write_file(const char *path, const char *text)
@@ -278,7 +343,7 @@ static void test_every_event(void **state)
     WT_EQ(t.h.flags, 0);
     WT_TRUE(t.has_end);
     WT_EQ(t.dropped, 0);
-    WT_EQ(t.written, t.n);
+    WT_EQ(t.written, t.recorded);
     WT_TRUE(strstr(t.h.exe, "test_trace") != NULL);
 
     /* Every kind but STALL appears. */
@@ -722,7 +787,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_flight_dump),         cmocka_unit_test(test_flight_burst),
         cmocka_unit_test(test_dump_without_flight), cmocka_unit_test(test_stats),
         cmocka_unit_test(test_stats_outside),       cmocka_unit_test(test_stall_report),
-        cmocka_unit_test(test_stall_mid_switch),
+        cmocka_unit_test(test_stall_mid_switch),    cmocka_unit_test(test_shared_clock),
     };
     int rc = WT_RUN_GROUP(tests);
     rmdir(tmpdir);

@@ -4,9 +4,10 @@
  * the middle of the file — the way a background writer thread would produce them. */
 #include "trace_synth.h"
 
-#include "runtime/trace_format.h"
+#include "runtime/trace_codec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,16 +301,58 @@ static void emit(gen *g, buf *b, int with_end)
                 continue;
             /* Uneven batch sizes, so batches of different workers interleave unevenly. */
             size_t cnt = n < 50 - (round + k) % 17 ? n : 50 - (round + k) % 17;
-            weft_trace_rec_header r = {
-                .kind = WEFT_TRACE_REC_EVENTS,
-                .size = (uint32_t)(sizeof(r) + cnt * sizeof(weft_trace_event)),
-                .count = (uint32_t)cnt,
-                .worker =
-                    (uint16_t)(lanes[k] == SYNTH_MAX_WORKERS ? WEFT_TRACE_NO_WORKER : lanes[k])};
-            put(b, &r, sizeof(r));
-            put(b, l->ev + pos[lanes[k]], cnt * sizeof(weft_trace_event));
+            const weft_trace_event *e = l->ev + pos[lanes[k]];
+            uint16_t worker =
+                (uint16_t)(lanes[k] == SYNTH_MAX_WORKERS ? WEFT_TRACE_NO_WORKER : lanes[k]);
+            if ((round + k) % 3 == 2) {
+                /* The fixed-size form of version 1, which readers still take. */
+                weft_trace_rec_header r = {
+                    .kind = WEFT_TRACE_REC_EVENTS,
+                    .size = (uint32_t)(sizeof(r) + cnt * sizeof(weft_trace_event)),
+                    .count = (uint32_t)cnt,
+                    .worker = worker};
+                put(b, &r, sizeof(r));
+                put(b, e, cnt * sizeof(weft_trace_event));
+                written += cnt;
+            } else {
+                /* The compact form the recorder writes; a RUN_STOP(DONE) stands for its END,
+                 * so the two stay in one batch. */
+                if (cnt < n && e[cnt - 1].type == WEFT_EV_RUN_STOP &&
+                    e[cnt - 1].reason == WEFT_TR_DONE)
+                    cnt++;
+                uint8_t *data = malloc(cnt * WEFT_TRACE_MAX_ENCODED + 8), *p = data;
+                if (!data) {
+                    b->oom = 1;
+                    return;
+                }
+                weft_trace_codec st = {e[0].ts}; /* base = the first event's ns, 1 tick = 1 ns */
+                uint32_t nrec = 0;
+                for (size_t i = 0; i < cnt; i++) {
+                    uint32_t a = e[i].a;
+                    bool done = e[i].type == WEFT_EV_RUN_STOP && e[i].reason == WEFT_TR_DONE;
+                    bool end = done && i + 1 < cnt && e[i + 1].type == WEFT_EV_END;
+                    if (done) /* the status of the END right after it */
+                        a = end ? (uint32_t)e[i + 1].b : 0;
+                    p = weft_trace_encode(p, &st, e[i].ts, e[i].type, e[i].reason, a, e[i].task,
+                                          e[i].b, e[i].c);
+                    i += end;
+                    nrec++;
+                }
+                uint32_t nbytes = (uint32_t)(p - data), padded = (nbytes + 7) & ~7u;
+                memset(p, 0, padded - nbytes);
+                weft_trace_rec_header r = {
+                    .kind = WEFT_TRACE_REC_EVENTS2,
+                    .size = (uint32_t)(sizeof(r) + sizeof(weft_trace_batch) + padded),
+                    .count = nrec,
+                    .worker = worker};
+                weft_trace_batch bh = {.base_ns = e[0].ts, .ns_per_tick = 1.0, .nbytes = nbytes};
+                put(b, &r, sizeof(r));
+                put(b, &bh, sizeof(bh));
+                put(b, data, padded);
+                free(data);
+                written += nrec;
+            }
             pos[lanes[k]] += cnt;
-            written += cnt;
             more |= pos[lanes[k]] < l->n;
         }
         if (!syms_done && round == 3) {
@@ -330,6 +373,7 @@ static void emit(gen *g, buf *b, int with_end)
     if (with_end) {
         weft_trace_rec_header r = {.kind = WEFT_TRACE_REC_END, .size = sizeof(r) + 16};
         uint64_t counts[2] = {written, 0};
+        g->x->recorded = written;
         put(b, &r, sizeof(r));
         put(b, counts, sizeof(counts));
     }

@@ -16,7 +16,8 @@ typedef struct synth_expect {
     uint64_t steals[SYNTH_MAX_WORKERS];
     uint64_t parks[SYNTH_MAX_WORKERS];
     uint64_t tasks;
-    uint64_t events;
+    uint64_t events;   /* as the reader sees them */
+    uint64_t recorded; /* as the END record counts them (an END within a RUN_STOP is not one) */
     uint64_t crunch_task; /* runs 150 ms without suspending on worker 0 */
     uint64_t poller_task; /* yields 1500 times in a row, 8 us runs, on worker 1 */
     uint64_t wakes;       /* WAKE events followed by a run (flows) */

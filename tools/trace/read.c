@@ -8,6 +8,8 @@
  * backwards (a writer bug or damage) are stably sorted so the model can rely on order. */
 #include "trace.h"
 
+#include "runtime/trace_codec.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -127,8 +129,8 @@ static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *e
     }
     memcpy(&t->hdr, p, sizeof(t->hdr));
     weft_trace_file_header *h = &t->hdr;
-    if (h->version != WEFT_TRACE_VERSION) {
-        set_msg(err, errlen, "trace format version %u; this weft-trace reads version %u",
+    if (h->version < 1 || h->version > WEFT_TRACE_VERSION) {
+        set_msg(err, errlen, "trace format version %u; this weft-trace reads versions 1 to %u",
                 h->version, WEFT_TRACE_VERSION);
         return -EPROTONOSUPPORT;
     }
@@ -150,17 +152,55 @@ static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *e
     return 0;
 }
 
+/* An EVENTS2 batch (runtime/trace_codec.h) into lane l; *last: the lane's latest
+ * timestamp, which the batch's never go below (each batch converts its clock ticks with
+ * its own factor, so the seams may round backwards). 0, -EINVAL when the batch is
+ * damaged (the events before the damage are kept), -ENOMEM. */
+static int decode_batch(wt_trace *t, unsigned l, uint64_t *last, const unsigned char *body,
+                        size_t blen, uint32_t count)
+{
+    weft_trace_batch bh;
+    if (blen < sizeof bh)
+        return -EINVAL;
+    memcpy(&bh, body, sizeof bh);
+    if (bh.nbytes > blen - sizeof bh || !(bh.ns_per_tick >= 0 && bh.ns_per_tick < 1e6))
+        return -EINVAL;
+    const uint8_t *p = body + sizeof bh, *end = p + bh.nbytes;
+    weft_trace_codec st = {0};
+    /* count: the events as recorded (an END within a RUN_STOP is not one of them) */
+    for (uint32_t i = 0; i < count; i++) {
+        weft_trace_event e[2];
+        int n = weft_trace_decode(&p, end, &st, e);
+        if (n < 0)
+            return -EINVAL;
+        double ns = (double)e[0].ts * bh.ns_per_tick;
+        uint64_t ts = bh.base_ns + (ns < 1.8e19 ? (uint64_t)ns : UINT64_MAX / 2);
+        if (ts < *last)
+            ts = *last;
+        *last = ts;
+        for (int k = 0; k < n; k++) {
+            e[k].ts = ts;
+            if (lane_push(&t->lanes[l], &e[k]) < 0)
+                return -ENOMEM;
+        }
+        t->nevents += (size_t)n;
+    }
+    return p == end ? 0 : -EINVAL;
+}
+
 int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     const unsigned char *p = buf;
+    uint64_t *last = NULL;
     int rc = check_header(t, p, len, err, errlen);
     if (rc < 0)
         return rc;
     t->nworkers = t->hdr.nworkers;
     t->nlanes = t->nworkers + 1;
     t->lanes = calloc(t->nlanes, sizeof(*t->lanes));
-    if (!t->lanes)
+    last = calloc(t->nlanes, sizeof(*last)); /* per lane, for decode_batch */
+    if (!t->lanes || !last)
         goto nomem;
 
     size_t esz = t->hdr.event_size, symcap = 0;
@@ -205,6 +245,16 @@ int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_
                 }
                 t->nevents += rh.count;
             }
+        } else if (rh.kind == WEFT_TRACE_REC_EVENTS2) {
+            unsigned lane = rh.worker == WEFT_TRACE_NO_WORKER ? t->nworkers : rh.worker;
+            rc = lane > t->nworkers ? -EINVAL : decode_batch(t, lane, &last[lane], body, blen, rh.count);
+            if (rc == -ENOMEM)
+                goto nomem;
+            if (rc < 0 && !t->warn[0])
+                set_msg(t->warn, sizeof(t->warn),
+                        "corrupt event batch at offset %zu (worker %u, %u events in %zu "
+                        "bytes); kept the events before the damage",
+                        off, rh.worker, rh.count, blen);
         } else if (rh.kind == WEFT_TRACE_REC_SYMBOL) {
             if (blen < 8 || rh.count > blen - 8) {
                 set_msg(t->warn, sizeof(t->warn), "corrupt symbol record at offset %zu", off);
@@ -228,6 +278,8 @@ int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_
         off += rh.size;
     }
 
+    free(last);
+    last = NULL;
     finish_symbols(t);
     bool first = true;
     for (unsigned l = 0; l < t->nlanes; l++) {
@@ -253,6 +305,7 @@ int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_
     }
     return 0;
 nomem:
+    free(last);
     set_msg(err, errlen, "out of memory loading the trace");
     wt_trace_free(t);
     return -ENOMEM;

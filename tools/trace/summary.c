@@ -133,8 +133,10 @@ static void workers(const wt_model *m, FILE *out, uint64_t dur)
                 w->steals, w->stolen_tasks, w->robbed, w->parks, w->io_sqes, w->io_cqes, w->timers,
                 w->max_q);
     }
-    fprintf(out, "busy: running tasks; search: looking for work; parked: asleep; the rest is "
-                 "the scheduler itself (I/O, timers) and time the OS gave to other threads\n");
+    fprintf(out, "busy: running tasks (and, unless recorded with WEFT_TRACE_PRECISE=1, the "
+                 "scheduler's bookkeeping right before each run); search: looking for work; "
+                 "parked: asleep; the rest is the scheduler itself (I/O, timers) and time the OS "
+                 "gave to other threads\n");
 }
 
 static void latency(const wt_model *m, FILE *out)
