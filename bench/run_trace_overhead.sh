@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of tracing: skynet (weft_micro) and the HTTP benchmark (weft-fetch against its
 # in-process server) with tracing off and with WEFT_TRACE=FILE on, alternated within
-# every round (off, on, off, on, ...), medians over the rounds.
+# every round (off-on, then on-off, ...), medians over the rounds.
 #
 # Usage: bench/run_trace_overhead.sh [ROUNDS]      (default 5)
 #
@@ -67,13 +67,17 @@ compare() {
     local name=$1 kind=$2 w=$3 abuild=$4 aenv=$5 bbuild=$6 benv=$7
     local -a av=() bv=()
     for ((r = 1; r <= ROUNDS; r++)); do
-        local x y
-        if [[ $kind == skynet ]]; then
-            x=$(skynet_ms "$abuild" "$w" $aenv)
-            y=$(skynet_ms "$bbuild" "$w" $benv)
+        local x y fn=fetch_rps
+        [[ $kind == skynet ]] && fn=skynet_ms
+        # ABBA order: whichever runs second in a pair inherits the first one's leftovers
+        # (sockets in TIME_WAIT, dirty pages, a warmer or colder CPU), worth 2-3 points on
+        # the HTTP figure here.
+        if ((r % 2)); then
+            x=$($fn "$abuild" "$w" $aenv)
+            y=$($fn "$bbuild" "$w" $benv)
         else
-            x=$(fetch_rps "$abuild" "$w" $aenv)
-            y=$(fetch_rps "$bbuild" "$w" $benv)
+            y=$($fn "$bbuild" "$w" $benv)
+            x=$($fn "$abuild" "$w" $aenv)
         fi
         echo "run bench=$name workers=$w round=$r a=$x b=$y" >&2
         av+=("$x")
