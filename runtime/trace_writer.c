@@ -118,13 +118,14 @@ static void write_header(FILE *f, uint32_t flags)
     put(f, &h, sizeof h);
 }
 
-/* One EVENTS2 record: a chunk's encoded events (or a prefix of them), untouched. */
-static void write_events(FILE *f, uint16_t worker, uint64_t base_raw, const uint8_t *data,
+/* One EVENTS2 record: a chunk's encoded events (or a prefix of them), untouched.
+ * Returns the number of events. */
+static uint32_t write_events(FILE *f, uint16_t worker, uint64_t base_raw, const uint8_t *data,
                          uint64_t pub)
 {
     uint32_t nbytes = tr_pub_bytes(pub), nev = tr_pub_events(pub);
     if (!nev)
-        return;
+        return 0;
     uint32_t padded = (nbytes + 7) & ~7u;
     weft_trace_rec_header h = {WEFT_TRACE_REC_EVENTS2,
                                (uint32_t)(sizeof h + sizeof(weft_trace_batch) + padded), nev,
@@ -140,11 +141,12 @@ static void write_events(FILE *f, uint16_t worker, uint64_t base_raw, const uint
     put(f, &bh, sizeof bh);
     put(f, data, nbytes);
     put(f, zeros, padded - nbytes);
+    return nev;
 }
 
-static void write_chunk(FILE *f, tr_chunk *c)
+static uint32_t write_chunk(FILE *f, tr_chunk *c)
 {
-    write_events(f, c->worker, c->base_raw, c->data,
+    return write_events(f, c->worker, c->base_raw, c->data,
                  atomic_load_explicit(&c->pub, memory_order_acquire));
 }
 
@@ -205,8 +207,7 @@ static void drain(void)
         /* The pop's acquire pairs with the owner's push: the events are visible. */
         while ((c = tr_ring_pop(&b->full))) {
             if (!s->flight) {
-                write_chunk(s->f, c);
-                wr.nwritten += tr_pub_events(atomic_load_explicit(&c->pub, memory_order_relaxed));
+                wr.nwritten += write_chunk(s->f, c);
                 chunk_push(&wr.free, c);
                 /* Writing is the slow part: keep the workers supplied meanwhile, or a
                  * long drain leaves them without free chunks and they drop events. */
