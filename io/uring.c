@@ -209,6 +209,9 @@ static void complete(weft__worker *w, const struct io_uring_cqe *cqe)
     weft__unpark_fifo(t);
 }
 
+/* Completions queue their tasks on w without a wake-up each; at the end one look
+ * decides (runtime/idle.c step 5a): w runs the first itself, so only a second is work
+ * that a parked worker could take. */
 void weft__io_reap(weft__worker *w)
 {
     struct io_uring_cqe *cqe;
@@ -216,13 +219,20 @@ void weft__io_reap(weft__worker *w)
     bool tr = WEFT_TRACE_ON();
     if (tr)
         w->tr_wake_src = WEFT_TW_IO;
+    w->reaping = true;
     io_uring_for_each_cqe(&w->ring, head, cqe)
     {
         complete(w, cqe);
         n++;
     }
-    if (n)
+    w->reaping = false;
+    if (n) {
         io_uring_cq_advance(&w->ring, n);
+        unsigned queued = weft__runq_len(&w->runq) +
+                          (atomic_load_explicit(&w->next, memory_order_relaxed) != NULL);
+        if (queued >= 2)
+            weft__notify_parked();
+    }
     if (tr) {
         w->tr_wake_src = 0;
         if (n)

@@ -241,7 +241,8 @@ void weft__schedule(weft_task *t, bool lifo)
     }
     weft__lat_stamp(w, t);
     weft__runq_push(w, t);
-    weft__notify_parked();
+    if (!w->reaping)
+        weft__notify_parked();
 }
 
 static weft_task *take_next(weft__worker *w)
