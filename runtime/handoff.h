@@ -63,7 +63,7 @@ static inline __attribute__((always_inline)) void weft__park_finish(weft_task *p
 static inline __attribute__((always_inline)) void weft__lat_stamp(weft__worker *w, weft_task *t)
 {
     if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
-        t->wake_tsc = weft__clock_raw();
+        t->wake_tsc = (uint32_t)weft__clock_raw() | 1; /* low bits, never 0 */
 }
 
 static inline __attribute__((always_inline)) void weft__next_put(weft__worker *w, weft_task *t);

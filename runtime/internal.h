@@ -155,30 +155,37 @@ struct weft_task {
     int status;  /* weft_fail value; -ECANCELED when finished after a cancel */
     int saved_errno;
     weft_fn fn;
-    void *arg;
-    void *result;
+    /* Every task runs fn (a task cancelled before its first run starts with the flag
+     * set), and arg is read only to call it, so the return value takes its place. */
+    union {
+        void *arg;    /* until fn is called */
+        void *result; /* once fn returned */
+    };
     weft__stack *stack; /* NULL until the first run */
     uint64_t deadline;  /* scoped deadline, UINT64_MAX when none */
     weft__timer *timer; /* armed timer of the current wait */
-    uint64_t timer_st;  /* its armed state word (timer.c) */
     _Atomic uintptr_t jstate;
-    weft_task *qnext;     /* injection queue, a worker's inbox, or a set's done list */
-    weft_task *snext;     /* a set's pending list (a pending member may also sit in */
-    weft_task *sprev;     /* the injection queue, so it needs links of its own) */
-    weft_set *set;        /* owning set, or NULL */
-    weft_task *pool_next; /* task pool free list */
+    /* A task in the pool's free list is in no queue, inbox or done list. */
+    union {
+        weft_task *qnext;     /* injection queue, a worker's inbox, or a set's done list */
+        weft_task *pool_next; /* task pool free list (state FREE) */
+    };
+    weft_task *snext; /* a set's pending list (a pending member may also sit in */
+    weft_task *sprev; /* the injection queue, so it needs links of its own) */
+    weft_set *set;    /* owning set, or NULL */
+    weft_task *lender; /* suspended task lent to this one (worker.c, direct hand-off) */
     /* Tracing and metrics (trace.c, stats.c). tid is assigned at spawn only while a
-     * trace is recorded; wake_tsc is set by a sampled wake-up and cleared when the task
-     * runs (schedule-latency histogram). */
+     * trace is recorded; wake_tsc is set by a sampled wake-up (the raw clock's low 32
+     * bits, 0: none) and cleared when the task runs (schedule-latency histogram). */
     uint64_t tid;
-    uint64_t wake_tsc;
+    uint32_t wake_tsc;
+    uint32_t timer_st; /* its timer's armed state word when armed (timer.c) */
     uint16_t tr_last;  /* worker it last ran on, WEFT_TRACE_NO_WORKER before its first run */
     uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
     uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
     /* Channel contention seen by this task (sync/chan.c step 11): operations in the
      * current window (0: none open) and the ticket claims lost to other cores in it. */
     uint8_t ch_ops, ch_fails, ch_busy; /* ch_busy: see ch_t1 below */
-    weft_task *lender; /* suspended task lent to this one (worker.c, direct hand-off) */
     /* The current contention window (ch_ops > 0): the end of the task's last channel
      * operation on the raw clock (low bits; windows last microseconds), the operations
      * that took longer than the time since the one before, and the worker's index and

@@ -35,8 +35,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     t->saved_errno = 0;
     /* Relaxed atomic: the monitor thread may read fn of a reused task object. */
     __atomic_store_n(&t->fn, fn, __ATOMIC_RELAXED);
-    t->arg = arg;
-    t->result = NULL;
+    t->arg = arg; /* result shares its word (internal.h) */
     t->stack = NULL;
     t->deadline = UINT64_MAX;
     t->timer = NULL;

@@ -23,7 +23,7 @@ struct weft__timer {
     uint64_t when;
     weft_task *task;
     size_t idx;
-    _Atomic uint64_t st;
+    _Atomic uint32_t st; /* generation << 1 | armed; the task keeps a copy (timer_st) */
     weft__worker *owner;
     weft__timer *next_free;
 };
@@ -164,7 +164,7 @@ void weft__timer_arm(weft__worker *w, weft_task *t, uint64_t when)
     }
     n->when = when;
     n->task = t;
-    uint64_t st = ((atomic_load_explicit(&n->st, memory_order_relaxed) >> 1) + 1) << 1 | 1;
+    uint32_t st = ((atomic_load_explicit(&n->st, memory_order_relaxed) >> 1) + 1) << 1 | 1;
     atomic_store(&n->st, st);
     t->timer = n;
     t->timer_st = st;
@@ -178,8 +178,8 @@ void weft__timer_disarm(weft_task *t)
     if (!n)
         return;
     t->timer = NULL;
-    uint64_t st = t->timer_st;
-    if (!atomic_compare_exchange_strong(&n->st, &st, st & ~(uint64_t)1))
+    uint32_t st = t->timer_st;
+    if (!atomic_compare_exchange_strong(&n->st, &st, st & ~(uint32_t)1))
         return; /* it fired; the owner has dropped it */
     if (n->owner == weft__worker_self()) {
         heap_remove(&n->owner->timers, n);
@@ -203,8 +203,8 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
             break;
         weft__timer *n = ts->heap[0];
         heap_remove(ts, n);
-        uint64_t st = atomic_load(&n->st);
-        if ((st & 1) && atomic_compare_exchange_strong(&n->st, &st, st & ~(uint64_t)1)) {
+        uint32_t st = atomic_load(&n->st);
+        if ((st & 1) && atomic_compare_exchange_strong(&n->st, &st, st & ~(uint32_t)1)) {
             weft__unpark_fifo(n->task); /* in deadline order */
             fired++;
         } else
