@@ -2,7 +2,8 @@
  * sendmsg/recvmsg, shutdown, refused connections, cancellation and deadlines of blocked
  * accepts and receives (the socket stays usable, no data lost), and weft_acceptor (many
  * connections from tasks on every worker, each accepted exactly once; flow control past
- * its 64-fd queue; freeing it with fds queued). Run again with WEFT_RING_COMPAT=1
+ * its 64-fd queue; freeing it with fds queued); completions that do not wake an idle
+ * worker for a task their own worker runs at once. Run again with WEFT_RING_COMPAT=1
  * (test_net_compat) for the plain-accept fallback. */
 #include "fixture.h"
 
@@ -10,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -543,6 +545,66 @@ static void *acceptor_interrupt_main(void *arg)
 }
 WT_TEST_1_2(acceptor_interrupt)
 
+/* ---- completions do not wake idle workers for nothing ------------------------------ */
+
+enum { QUIET_ROUNDS = 2000 };
+
+/* A plain thread echoing bytes on its end of a socketpair until end of stream. */
+static void *byte_echo_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char c;
+    while (read(fd, &c, 1) == 1)
+        if (write(fd, &c, 1) != 1)
+            break;
+    return NULL;
+}
+
+/* One task does request/response round trips with a thread: each completion makes it
+ * runnable on its own worker, which runs it at once, so the other worker, idle, must
+ * not be woken for it (runtime/idle.c step 5a). Before that rule, every completion woke
+ * the idle worker, which found nothing it could take and parked again: about one park
+ * per round trip. */
+static void *quiet_idle_main(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    WT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    pthread_t th;
+    WT_OK(pthread_create(&th, NULL, byte_echo_thread, (void *)(intptr_t)sv[1]));
+    char c = 'x', r;
+    for (int i = 0; i < 50; i++) { /* warm up: the other worker settles into its park */
+        WT_EQ(weft_send_all(sv[0], &c, 1, 0), 1);
+        WT_EQ(weft_recv(sv[0], &r, 1, 0), 1);
+    }
+    WT_OK(weft_sleep(5 * WEFT_NS_PER_MS));
+    /* After each round trip: how often the worker not running the task parked since the
+     * last look (the task may move; then the other one is the idle one). */
+    weft_worker_stats prev[2], cur[2];
+    WT_EQ(weft_stats(prev, 2), 2);
+    uint64_t idle_parks = 0;
+    int hops = 0, on = weft_worker_id();
+    for (int i = 0; i < QUIET_ROUNDS; i++) {
+        WT_EQ(weft_send_all(sv[0], &c, 1, 0), 1);
+        WT_EQ(weft_recv(sv[0], &r, 1, 0), 1);
+        WT_EQ(r, 'x');
+        int now = weft_worker_id();
+        hops += now != on;
+        on = now;
+        WT_EQ(weft_stats(cur, 2), 2);
+        idle_parks += cur[1 - now].parks - prev[1 - now].parks;
+        memcpy(prev, cur, sizeof cur);
+    }
+    WT_OK(weft_close(sv[0]));
+    WT_OK(pthread_join(th, NULL));
+    close(sv[1]);
+    fprintf(stderr, "quiet_idle: %d hops, %llu parks of the idle worker in %d round trips\n",
+            hops, (unsigned long long)idle_parks, QUIET_ROUNDS);
+    WT_LT(idle_parks, (uint64_t)QUIET_ROUNDS / 20);
+    return NULL;
+}
+WT_TEST_W(quiet_idle, 2)
+
 static void test_outside_task(void **state)
 {
     (void)state;
@@ -594,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_acceptor_many),
         cmocka_unit_test(test_acceptor_free_queued),
         cmocka_unit_test(test_acceptor_interrupt),
+        cmocka_unit_test(test_quiet_idle),
         cmocka_unit_test(test_outside_task),
     };
     if (setup(NULL))
