@@ -84,19 +84,42 @@ __attribute__((noinline, visibility("default"))) void *overflow_task(void *arg)
     return (void *)(uintptr_t)overflow_recurse(0);
 }
 
+/* Stacks held by blocked tasks before the overflowing one starts (--overflow-child-late):
+ * its stack is then deep in the second slab of 256, so the guard checked is one that
+ * the batched guard install (runtime/stack.c step 2a) put in, not the first slot's. */
+enum { LATE_HOLDERS = 300 };
+
+static atomic_uint holders_up;
+
+static void *holder(void *arg)
+{
+    int v;
+    atomic_fetch_add(&holders_up, 1);
+    (void)weft_chan_recv(arg, &v); /* blocks: the child dies of the overflow meanwhile */
+    return NULL;
+}
+
 static void *overflow_child_main(void *arg)
 {
-    (void)arg;
+    unsigned holders = (unsigned)(uintptr_t)arg;
+    weft_chan *c = weft_chan_new(sizeof(int), 0);
+    for (unsigned i = 0; c && i < holders; i++) {
+        weft_task *h = weft_spawn(holder, c);
+        if (h)
+            weft_detach(h);
+    }
+    while (atomic_load(&holders_up) < holders) /* each runs and blocks, keeping its stack */
+        weft_sleep(WEFT_NS_PER_MS);
     weft_task *t = weft_spawn(overflow_task, NULL);
     if (t != NULL)
         weft_join(t, NULL);
     return NULL;
 }
 
-static int overflow_child(void)
+static int overflow_child(unsigned holders)
 {
     weft_config cfg = {.workers = 1, .stack_size = OVERFLOW_STACK};
-    int rc = weft_run(&cfg, overflow_child_main, NULL, NULL);
+    int rc = weft_run(&cfg, overflow_child_main, (void *)(uintptr_t)holders, NULL);
     fprintf(stderr, "overflow child: weft_run returned %d: no overflow was detected\n", rc);
     return 3;
 }
@@ -119,11 +142,10 @@ static bool names_stack_size(const char *out)
     return false;
 }
 
-static void test_stack_overflow_diagnostic(void **state)
+static void overflow_diagnostic(const char *arg)
 {
-    (void)state;
     int status = 0;
-    char *out = wt_run_child("--overflow-child", NULL, &status);
+    char *out = wt_run_child(arg, NULL, &status);
 
     print_message("      child: %s %d; its output:\n%s\n",
                   WIFSIGNALED(status) ? "killed by signal" : "exit status",
@@ -148,6 +170,18 @@ static void test_stack_overflow_diagnostic(void **state)
                      OVERFLOW_STACK);
     }
     free(out);
+}
+
+static void test_stack_overflow_diagnostic(void **state)
+{
+    (void)state;
+    overflow_diagnostic("--overflow-child");
+}
+
+static void test_stack_overflow_late_slot(void **state)
+{
+    (void)state;
+    overflow_diagnostic("--overflow-child-late");
 }
 
 /* ---- many live stacks ------------------------------------------------------------------ */
@@ -285,10 +319,13 @@ static void test_idle_stacks_returned(void **state)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
-        return overflow_child();
+        return overflow_child(0);
+    if (argc > 1 && strcmp(argv[1], "--overflow-child-late") == 0)
+        return overflow_child(LATE_HOLDERS);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stack_size_honoured),
         cmocka_unit_test(test_stack_overflow_diagnostic),
+        cmocka_unit_test(test_stack_overflow_late_slot),
         cmocka_unit_test(test_many_live_stacks),
         cmocka_unit_test(test_idle_stacks_returned),
     };
