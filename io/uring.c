@@ -228,9 +228,7 @@ void weft__io_reap(weft__worker *w)
     w->reaping = false;
     if (n) {
         io_uring_cq_advance(&w->ring, n);
-        unsigned queued = weft__runq_len(&w->runq) +
-                          (atomic_load_explicit(&w->next, memory_order_relaxed) != NULL);
-        if (queued >= 2)
+        if (weft__queued_local(w) >= 2)
             weft__notify_parked();
     }
     if (tr) {

@@ -288,9 +288,7 @@ weft_task *weft__idle(weft__worker *w)
                         search_time(w, s0);
                         /* Its own completions: only work left beyond t is worth
                          * a wake-up (step 5a). */
-                        if (end_search(rt, w) &&
-                            (weft__runq_len(&w->runq) ||
-                             atomic_load_explicit(&w->next, memory_order_relaxed)))
+                        if (end_search(rt, w) && weft__queued_local(w))
                             weft__notify_parked();
                         return t;
                     }

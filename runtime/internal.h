@@ -602,6 +602,13 @@ static inline bool weft__inbox_nonempty(weft__worker *w)
     return atomic_load_explicit(&w->inbox, memory_order_relaxed) != NULL;
 }
 void weft__notify_parked(void);          /* wake a parked worker if nobody searches */
+/* Tasks waiting on w in its local queue and next-task slot (relaxed: a hint for whether
+ * a parked worker is worth waking, idle.c step 5a). */
+static inline unsigned weft__queued_local(weft__worker *w)
+{
+    return weft__runq_len(&w->runq) +
+           (atomic_load_explicit(&w->next, memory_order_relaxed) != NULL);
+}
 void weft__worker_wake(weft__worker *w); /* unconditional kick (eventfd) */
 void weft__worker_wake_all(void);
 weft_task *weft__find_work(weft__worker *w);
