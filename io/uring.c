@@ -219,13 +219,13 @@ void weft__io_reap(weft__worker *w)
     bool tr = WEFT_TRACE_ON();
     if (tr)
         w->tr_wake_src = WEFT_TW_IO;
-    w->reaping = true;
+    w->batching = true;
     io_uring_for_each_cqe(&w->ring, head, cqe)
     {
         complete(w, cqe);
         n++;
     }
-    w->reaping = false;
+    w->batching = false;
     if (n) {
         io_uring_cq_advance(&w->ring, n);
         if (weft__queued_local(w) >= 2)

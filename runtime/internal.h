@@ -429,7 +429,8 @@ struct weft__worker {
     bool searching;
     uint64_t spin_ns; /* how long its next search may spin (idle.c step 1c) */
     bool wake_armed;
-    bool reaping; /* in weft__io_reap: completions queue tasks without waking anyone */
+    bool batching; /* in weft__io_reap or weft__timers_run: tasks are queued without a
+                    * wake-up each; the batch decides itself (idle.c step 5a) */
     uint64_t wake_buf;
     uint32_t rand;
     weft__timers timers;

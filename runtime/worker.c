@@ -241,7 +241,7 @@ void weft__schedule(weft_task *t, bool lifo)
     }
     weft__lat_stamp(w, t);
     weft__runq_push(w, t);
-    if (!w->reaping)
+    if (!w->batching)
         weft__notify_parked();
 }
 

@@ -422,6 +422,42 @@ static void *scope_chan_main(void *arg)
 }
 WT_TEST_1_2(scope_chan)
 
+/* ---- quiet timers ------------------------------------------------------------------ */
+
+enum { QUIET_SLEEPS = 400 };
+
+/* One task sleeps in a loop on a 2-worker runtime: each expiry makes it runnable on the
+ * worker whose timer fired, which runs it at once, so the other worker, idle, must not
+ * be woken for it (runtime/idle.c step 5a, as for I/O completions). Before that rule,
+ * every expiry woke the idle worker, which found nothing to take and parked again. */
+static void *quiet_timer_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20; i++) /* warm up: the other worker settles into its park */
+        WT_OK(weft_sleep(100 * WT_US));
+    WT_OK(weft_sleep(5 * WT_MS));
+    weft_worker_stats prev[2], cur[2];
+    WT_EQ(weft_stats(prev, 2), 2);
+    uint64_t idle_parks = 0;
+    int hops = 0, on = weft_worker_id();
+    for (int i = 0; i < QUIET_SLEEPS; i++) {
+        uint64_t t0 = weft_now();
+        WT_OK(weft_sleep(100 * WT_US));
+        WT_GE(weft_now() - t0, 100 * WT_US);
+        int now = weft_worker_id();
+        hops += now != on;
+        on = now;
+        WT_EQ(weft_stats(cur, 2), 2);
+        idle_parks += cur[1 - now].parks - prev[1 - now].parks;
+        memcpy(prev, cur, sizeof cur);
+    }
+    fprintf(stderr, "quiet_timer: %d hops, %llu parks of the idle worker in %d sleeps\n", hops,
+            (unsigned long long)idle_parks, QUIET_SLEEPS);
+    WT_LT(idle_parks, (uint64_t)QUIET_SLEEPS / 20);
+    return NULL;
+}
+WT_TEST_W(quiet_timer, 2)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,7 +466,7 @@ int main(void)
         cmocka_unit_test(test_sleep_zero_yields),  cmocka_unit_test(test_wait_for),
         cmocka_unit_test(test_scope_basic),        cmocka_unit_test(test_scope_nested),
         cmocka_unit_test(test_scope_chan),         cmocka_unit_test(test_wake_order),
-        cmocka_unit_test(test_wake_order_batched),
+        cmocka_unit_test(test_wake_order_batched), cmocka_unit_test(test_quiet_timer),
     };
     return WT_RUN_GROUP(tests);
 }
