@@ -228,7 +228,12 @@ static void park(weft__rt *rt, weft__worker *w)
         return;
     }
     atomic_fetch_add_explicit(&w->n_parks, 1, memory_order_relaxed);
-    weft__monitor_poke(); /* someone is idle now: stuck workers become worth watching */
+    /* Someone is idle now: stuck workers become worth watching, if any worker is still
+     * running (counted above, so this sees itself). When all are parked, the monitor
+     * would wake only to find that and sleep again: a wasted thread wake-up per park,
+     * on every park of a one-worker runtime. */
+    if (atomic_load(&rt->nparked) < rt->nworkers)
+        weft__monitor_poke();
     uint64_t due = w->timers.len ? weft__timers_run(w, weft_now()) : UINT64_MAX;
     if (atomic_load(&w->next) || weft__runq_len(&w->runq)) { /* a timer woke a task */
         if (atomic_exchange(&w->parked, false))

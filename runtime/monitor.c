@@ -23,8 +23,10 @@
  * Period: PERIOD_NS while some worker is parked and another is not — the only case in
  * which a stuck worker's tasks can be helped. Otherwise SLOW_NS, so fully busy or fully
  * idle runtimes are not interrupted 2000 times a second (measured: fanout_cpu lost ~3%
- * of its 2-worker speedup to the fast tick). A worker about to park calls
- * weft__monitor_poke(), which ends a slow sleep at once.
+ * of its 2-worker speedup to the fast tick). A worker about to park while another
+ * still runs calls weft__monitor_poke(), which ends a slow sleep at once (not when all
+ * are parked: the monitor would only go back to sleep; with one worker that was a
+ * second thread wake-up per park, test_time park_alone).
  */
 #include "runtime/internal.h"
 

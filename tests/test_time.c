@@ -3,6 +3,7 @@
  * exact; upper bounds are generous (a noisy VM). */
 #include "fixture.h"
 
+#include <sys/resource.h>
 #include <time.h>
 
 #define SLACK (2 * WT_SEC) /* generous upper bound for "promptly" */
@@ -458,6 +459,27 @@ static void *quiet_timer_main(void *arg)
 }
 WT_TEST_W(quiet_timer, 2)
 
+/* A one-worker runtime parks between sleeps; nobody else can take its work, so its parks
+ * must not wake the monitor thread (runtime/idle.c, park): one voluntary context switch
+ * per sleep, the worker's own, not two. Counted for the whole process (getrusage). */
+static void *park_alone_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20; i++)
+        WT_OK(weft_sleep(100 * WT_US));
+    struct rusage r0, r1;
+    WT_OK(getrusage(RUSAGE_SELF, &r0));
+    for (int i = 0; i < QUIET_SLEEPS; i++)
+        WT_OK(weft_sleep(100 * WT_US));
+    WT_OK(getrusage(RUSAGE_SELF, &r1));
+    long sw = r1.ru_nvcsw - r0.ru_nvcsw;
+    fprintf(stderr, "park_alone: %ld voluntary context switches in %d sleeps\n", sw, QUIET_SLEEPS);
+    WT_GE(sw, (long)QUIET_SLEEPS / 2); /* it does park */
+    WT_LT(sw, (long)QUIET_SLEEPS * 3 / 2);
+    return NULL;
+}
+WT_TEST_W(park_alone, 1)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_scope_basic),        cmocka_unit_test(test_scope_nested),
         cmocka_unit_test(test_scope_chan),         cmocka_unit_test(test_wake_order),
         cmocka_unit_test(test_wake_order_batched), cmocka_unit_test(test_quiet_timer),
+        cmocka_unit_test(test_park_alone),
     };
     return WT_RUN_GROUP(tests);
 }
