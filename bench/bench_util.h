@@ -45,5 +45,6 @@ void bench_select4(unsigned workers); /* micro_select.c */
 void bench_mutex(unsigned workers);         /* mutex_contended */
 void bench_mutex_fifo(unsigned workers); /* mutex_contended_fifo */
 void bench_gen_handoff(unsigned workers); /* 1 worker: ctx_switch, gen_handoff, gen_ratio */
+void bench_sleep_wake(unsigned workers); /* weft only: CPU per timer wake-up */
 
 #endif

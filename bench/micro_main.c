@@ -5,7 +5,7 @@
  * Usage: weft_micro BENCH [WORKERS]
  *   BENCH    spawn_join | yield | yield_switch | pingpong | skynet | chan_mpmc | chan_pool |
  *            fanout_cpu | idle_memory | mutex_contended | mutex_contended_fifo |
- *            select4 | gen_handoff | all
+ *            select4 | gen_handoff | sleep_wake | all
  *            (yield prints the yield and yield_switch lines; fanout_cpu ignores
  *            WORKERS and runs a warm-up, then 1 and 2 workers itself)
  *   WORKERS  weft_config.workers (0 = one per CPU). Default 1; for "all" the default
@@ -36,6 +36,7 @@ static const struct bench benches[] = {
     {"mutex_contended_fifo", bench_mutex_fifo},
     {"select4", bench_select4},
     {"gen_handoff", bench_gen_handoff},
+    {"sleep_wake", bench_sleep_wake},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 
@@ -55,7 +56,8 @@ static void run_all(unsigned workers)
             continue; /* "yield" prints it */
         if (strcmp(benches[i].name, "fanout_cpu") == 0)
             continue; /* runs 1 and 2 workers itself: once, at the end */
-        if (strcmp(benches[i].name, "gen_handoff") == 0)
+        if (strcmp(benches[i].name, "gen_handoff") == 0 ||
+            strcmp(benches[i].name, "sleep_wake") == 0)
             continue; /* weft only, no peer: run it by name */
         benches[i].fn(workers);
     }
