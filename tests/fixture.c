@@ -159,3 +159,22 @@ char *wt_run_child(const char *arg, const char *const *env, int *status)
     WT_EQ(waitpid(pid, status, 0), pid);
     return out;
 }
+
+void wt_idle_watch_start(wt_idle_watch *iw)
+{
+    memset(iw, 0, sizeof *iw);
+    WT_EQ(weft_stats(iw->prev, 2), 2);
+    iw->on = weft_worker_id();
+}
+
+void wt_idle_watch_step(wt_idle_watch *iw)
+{
+    weft_worker_stats cur[2];
+    int now = weft_worker_id();
+    WT_TRUE(now == 0 || now == 1);
+    iw->hops += now != iw->on;
+    iw->on = now;
+    WT_EQ(weft_stats(cur, 2), 2);
+    iw->idle_parks += cur[1 - now].parks - iw->prev[1 - now].parks;
+    memcpy(iw->prev, cur, sizeof cur);
+}

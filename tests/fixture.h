@@ -152,4 +152,16 @@ double wt_ms_since(uint64_t t0);
 /* Spawn that fails the test on NULL. */
 weft_task *wt_spawn(weft_fn fn, void *arg);
 
+/* How often the worker that is not running the calling task parked, on a 2-worker
+ * runtime (the task may move; then the other one counts as the idle one): start, then
+ * step after each operation of interest. */
+typedef struct wt_idle_watch {
+    weft_worker_stats prev[2];
+    uint64_t idle_parks; /* parks of the idle worker so far */
+    int hops;            /* times the task was found on another worker than before */
+    int on;
+} wt_idle_watch;
+void wt_idle_watch_start(wt_idle_watch *iw);
+void wt_idle_watch_step(wt_idle_watch *iw);
+
 #endif

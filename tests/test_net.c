@@ -580,27 +580,20 @@ static void *quiet_idle_main(void *arg)
     WT_OK(weft_sleep(5 * WEFT_NS_PER_MS));
     /* After each round trip: how often the worker not running the task parked since the
      * last look (the task may move; then the other one is the idle one). */
-    weft_worker_stats prev[2], cur[2];
-    WT_EQ(weft_stats(prev, 2), 2);
-    uint64_t idle_parks = 0;
-    int hops = 0, on = weft_worker_id();
+    wt_idle_watch iw;
+    wt_idle_watch_start(&iw);
     for (int i = 0; i < QUIET_ROUNDS; i++) {
         WT_EQ(weft_send_all(sv[0], &c, 1, 0), 1);
         WT_EQ(weft_recv(sv[0], &r, 1, 0), 1);
         WT_EQ(r, 'x');
-        int now = weft_worker_id();
-        hops += now != on;
-        on = now;
-        WT_EQ(weft_stats(cur, 2), 2);
-        idle_parks += cur[1 - now].parks - prev[1 - now].parks;
-        memcpy(prev, cur, sizeof cur);
+        wt_idle_watch_step(&iw);
     }
     WT_OK(weft_close(sv[0]));
     WT_OK(pthread_join(th, NULL));
     close(sv[1]);
     fprintf(stderr, "quiet_idle: %d hops, %llu parks of the idle worker in %d round trips\n",
-            hops, (unsigned long long)idle_parks, QUIET_ROUNDS);
-    WT_LT(idle_parks, (uint64_t)QUIET_ROUNDS / 20);
+            iw.hops, (unsigned long long)iw.idle_parks, QUIET_ROUNDS);
+    WT_LT(iw.idle_parks, (uint64_t)QUIET_ROUNDS / 20);
     return NULL;
 }
 WT_TEST_W(quiet_idle, 2)

@@ -437,24 +437,17 @@ static void *quiet_timer_main(void *arg)
     for (int i = 0; i < 20; i++) /* warm up: the other worker settles into its park */
         WT_OK(weft_sleep(100 * WT_US));
     WT_OK(weft_sleep(5 * WT_MS));
-    weft_worker_stats prev[2], cur[2];
-    WT_EQ(weft_stats(prev, 2), 2);
-    uint64_t idle_parks = 0;
-    int hops = 0, on = weft_worker_id();
+    wt_idle_watch iw;
+    wt_idle_watch_start(&iw);
     for (int i = 0; i < QUIET_SLEEPS; i++) {
         uint64_t t0 = weft_now();
         WT_OK(weft_sleep(100 * WT_US));
         WT_GE(weft_now() - t0, 100 * WT_US);
-        int now = weft_worker_id();
-        hops += now != on;
-        on = now;
-        WT_EQ(weft_stats(cur, 2), 2);
-        idle_parks += cur[1 - now].parks - prev[1 - now].parks;
-        memcpy(prev, cur, sizeof cur);
+        wt_idle_watch_step(&iw);
     }
-    fprintf(stderr, "quiet_timer: %d hops, %llu parks of the idle worker in %d sleeps\n", hops,
-            (unsigned long long)idle_parks, QUIET_SLEEPS);
-    WT_LT(idle_parks, (uint64_t)QUIET_SLEEPS / 20);
+    fprintf(stderr, "quiet_timer: %d hops, %llu parks of the idle worker in %d sleeps\n", iw.hops,
+            (unsigned long long)iw.idle_parks, QUIET_SLEEPS);
+    WT_LT(iw.idle_parks, (uint64_t)QUIET_SLEEPS / 20);
     return NULL;
 }
 WT_TEST_W(quiet_timer, 2)
