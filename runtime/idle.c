@@ -356,10 +356,14 @@ void weft__notify_parked(void)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&rt->nsearching) != 0)
         return;
+    /* Not the caller: a worker about to park is already counted as parked when it runs
+     * its timers (park, step 3), and a wake-up meant for another worker would land on
+     * itself and leave the other asleep. */
+    weft__worker *self = weft__worker_self();
     unsigned n = rt->nworkers;
     for (unsigned i = 0; i < n; i++) {
         weft__worker *v = &rt->workers[i];
-        if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
+        if (v != self && atomic_load_explicit(&v->parked, memory_order_relaxed) &&
             atomic_exchange(&v->parked, false)) {
             atomic_fetch_sub(&rt->nparked, 1);
             weft__worker_wake(v);
