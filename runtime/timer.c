@@ -195,7 +195,7 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
     uint64_t fired = 0;
     if (WEFT_TRACE_ON())
         w->tr_wake_src = WEFT_TW_TIMER;
-    bool outer = w->batching, woke = false;
+    bool woke = false;
     w->batching = true; /* no wake-up per task (weft__schedule): idle.c step 5a */
     while (ts->len && ts->heap[0]->when <= now) {
         /* Woken tasks go to the back of the local queue in deadline order. When it is
@@ -211,7 +211,7 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
             fired++;
             /* This worker runs the first task queued here itself; a second is work a
              * parked worker could take: one wake-up, as soon as it is there. */
-            if (!woke && !outer && weft__queued_local(w) >= 2) {
+            if (!woke && weft__queued_local(w) >= 2) {
                 weft__notify_parked();
                 woke = true;
             }
@@ -219,7 +219,7 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
             atomic_fetch_sub(&ts->cancelled, 1);
         node_free(ts, n);
     }
-    w->batching = outer;
+    w->batching = false;
     if (WEFT_TRACE_ON()) {
         w->tr_wake_src = 0;
         if (fired)

@@ -12,7 +12,9 @@
  *     direct-mapped memory of them) also pushes the address into `syms`; the writer names
  *     each address once.
  *  3. A full chunk goes into `full`; the owner takes the next one from `free`. If `free`
- *     is empty the event is dropped and counted: a worker never waits for the writer.
+ *     is empty it allocates a new chunk while under the memory cap (trace.c, refill);
+ *     past the cap, and in flight mode (every chunk allocated up front), the event is
+ *     dropped and counted: a worker never waits for the writer.
  *  4. The writer drains every `full` ring, writes the chunks (or, in flight mode, keeps
  *     them in a FIFO of bounded size, reusing the oldest), and tops `free` up again.
  *  5. Stop: the workers hand over their last chunk when they exit; weft__trace_stop
