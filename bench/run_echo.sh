@@ -18,6 +18,8 @@
 #   BUILD_DIR=build-bench   weft build tree (Release; echo_server and echo_load are built)
 #   WORKERS=2 CONNS=64 DURATION=5 (seconds) LOAD_THREADS=1 MSG_SIZE=64
 #   IMPLS="weft tokio go"   which servers to run
+#   TAG=                    suffix of the output files (TAG=-w1: echo-w1-raw.txt, ...), so a
+#                           run with other settings keeps the default run's results
 #   PEER_INSTALL=0          1: let bench/peers/echo/build.sh apt-get install what it needs
 #   SERVER_MAX_S=60         hard cap on a server's life (timeout)
 #   QUIET_PCT=25 QUIET_MAX=5  before each run wait up to QUIET_MAX s until the machine is
@@ -43,9 +45,15 @@ SERVER_MAX_S=${SERVER_MAX_S:-60}
 LOAD_MAX_S=$((DURATION + 30))
 PEERS=$here/peers/echo
 RESULTS=$here/results
-RAW=$RESULTS/echo-raw.txt
-LOG=$RESULTS/echo-run.log
-SUMMARY=$RESULTS/echo-summary.md
+TAG=${TAG:-}
+if ! [[ $TAG =~ ^[A-Za-z0-9_.-]*$ ]]; then
+    echo "run_echo.sh: TAG may hold only letters, digits, '_', '.', '-'" >&2
+    exit 2
+fi
+RAW=$RESULTS/echo$TAG-raw.txt
+LOG=$RESULTS/echo$TAG-run.log
+SUMMARY=$RESULTS/echo$TAG-summary.md
+VERSIONS=$RESULTS/echo$TAG-versions.txt
 
 # ---------------------------------------------------------------- build
 echo "=== building echo_server and echo_load (Release) in $BUILD_DIR"
@@ -87,7 +95,7 @@ mkdir -p "$RESULTS"
     echo "kernel: $(uname -r)  cpus: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
     echo "weft: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- runtime io sync include examples 2>/dev/null || echo ' (+ uncommitted changes)')"
     echo "go: $(go version 2>/dev/null || echo '?')  rust: $(rustc --version 2>/dev/null || echo '?'), tokio 1.24.2"
-} | tee "$RESULTS/echo-versions.txt"
+} | tee "$VERSIONS"
 
 # ---------------------------------------------------------------- helpers
 QUIET_PCT=${QUIET_PCT:-25}
@@ -187,7 +195,7 @@ done
 
 echo
 if command -v python3 >/dev/null; then
-    python3 "$here/summarize_echo.py" "$RAW" "$RESULTS/echo-versions.txt" | tee "$SUMMARY"
+    python3 "$here/summarize_echo.py" "$RAW" "$VERSIONS" | tee "$SUMMARY"
 else
     echo "python3 not found: raw results in $RAW"
 fi
