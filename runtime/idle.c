@@ -3,8 +3,9 @@
  * Protocol (Tokio's "searching" rule, Go's spinning Ms):
  *  1. A worker out of local work becomes a searcher if fewer than half the workers
  *     (at least one) are searching. A searcher steals about half of a random victim's
- *     queue and spins for up to WEFT_SPIN_US (default 50 µs): waking a halted vCPU costs ~21 µs on the VMs we
- *     measure on, so a short spin is far cheaper than a park and a wake.
+ *     queue and spins for up to WEFT_SPIN_US (default 50 µs): waking a halted vCPU
+ *     costs ~21 µs on the VMs we measure on, so a short spin is far cheaper than a park
+ *     and a wake.
  * 1a. It steals from a victim's queue only once the task at its head has waited
  *     WEFT_STEAL_AGE_US (default 20 µs), or when the victim's backlog would take longer
  *     than that at the pace seen (queue_stale below); Go likewise lets a running P keep
@@ -57,8 +58,6 @@
 
 #include <errno.h>
 #include <unistd.h>
-
-
 
 /* Step 1b. */
 #define MOVED_HOLD_NS 10000000ull

@@ -170,9 +170,9 @@ struct weft_task {
         weft_task *qnext;     /* injection queue, a worker's inbox, or a set's done list */
         weft_task *pool_next; /* task pool free list (state FREE) */
     };
-    weft_task *snext; /* a set's pending list (a pending member may also sit in */
-    weft_task *sprev; /* the injection queue, so it needs links of its own) */
-    weft_set *set;    /* owning set, or NULL */
+    weft_task *snext;  /* a set's pending list (a pending member may also sit in */
+    weft_task *sprev;  /* the injection queue, so it needs links of its own) */
+    weft_set *set;     /* owning set, or NULL */
     weft_task *lender; /* suspended task lent to this one (worker.c, direct hand-off) */
     /* Tracing and metrics (trace.c, stats.c). tid is assigned at spawn only while a
      * trace is recorded; wake_tsc is set by a sampled wake-up (the raw clock's low 32
@@ -602,7 +602,7 @@ static inline bool weft__inbox_nonempty(weft__worker *w)
 {
     return atomic_load_explicit(&w->inbox, memory_order_relaxed) != NULL;
 }
-void weft__notify_parked(void);          /* wake a parked worker if nobody searches */
+void weft__notify_parked(void); /* wake a parked worker if nobody searches */
 /* Tasks waiting on w in its local queue and next-task slot (relaxed: a hint for whether
  * a parked worker is worth waking, idle.c step 5a). */
 static inline unsigned weft__queued_local(weft__worker *w)

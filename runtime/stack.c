@@ -56,8 +56,8 @@ static struct {
     size_t page;
     size_t slot; /* guard + stack */
     bool madv_guard;
-    int pidfd;     /* this process, for process_madvise (step 2a); -1: not used */
-    pid_t pid;     /* the process pidfd refers to (a forked child must not use it) */
+    int pidfd; /* this process, for process_madvise (step 2a); -1: not used */
+    pid_t pid; /* the process pidfd refers to (a forked child must not use it) */
     pthread_mutex_t lock;
     weft__stack *free; /* dirty: pages may be resident */
     size_t nfree;
@@ -95,8 +95,8 @@ int weft__stacks_init(size_t stack_size)
     if (g.madv_guard) {
         int fd = (int)syscall(SYS_pidfd_open, g.pid, 0);
         struct iovec v = {p, g.page};
-        if (fd >= 0 && syscall(SYS_process_madvise, fd, &v, 1, MADV_GUARD_INSTALL, 0) ==
-                           (long)g.page)
+        if (fd >= 0 &&
+            syscall(SYS_process_madvise, fd, &v, 1, MADV_GUARD_INSTALL, 0) == (long)g.page)
             g.pidfd = fd;
         else if (fd >= 0)
             close(fd);
@@ -161,7 +161,7 @@ static weft__stack *slab_new(void)
     bool guarded = g.madv_guard && guards_batch(base);
     for (size_t i = 0; i < SLAB_SLOTS; i++) {
         char *guard = base + i * g.slot;
-        int rc = guarded       ? 0
+        int rc = guarded        ? 0
                  : g.madv_guard ? madvise(guard, g.page, MADV_GUARD_INSTALL)
                                 : mprotect(guard, g.page, PROT_NONE);
         if (rc != 0) {

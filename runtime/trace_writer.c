@@ -121,7 +121,7 @@ static void write_header(FILE *f, uint32_t flags)
 /* One EVENTS2 record: a chunk's encoded events (or a prefix of them), untouched.
  * Returns the number of events. */
 static uint32_t write_events(FILE *f, uint16_t worker, uint64_t base_raw, const uint8_t *data,
-                         uint64_t pub)
+                             uint64_t pub)
 {
     uint32_t nbytes = tr_pub_bytes(pub), nev = tr_pub_events(pub);
     if (!nev)
@@ -147,7 +147,7 @@ static uint32_t write_events(FILE *f, uint16_t worker, uint64_t base_raw, const 
 static uint32_t write_chunk(FILE *f, tr_chunk *c)
 {
     return write_events(f, c->worker, c->base_raw, c->data,
-                 atomic_load_explicit(&c->pub, memory_order_acquire));
+                        atomic_load_explicit(&c->pub, memory_order_acquire));
 }
 
 /* ---- draining ---------------------------------------------------------------------- */
