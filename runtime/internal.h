@@ -450,7 +450,7 @@ struct weft__worker {
     void *tsan_fiber;
 #endif
     /* Counters, owner-written (relaxed), summed by readers. */
-    _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks, n_moved_in;
+    _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks, n_moved_in, n_handed;
     _Atomic uint64_t n_io_sub, n_io_done;
     _Atomic uint64_t t_start, t_idle, t_search; /* weft__clock_raw() ticks (stats.c) */
     _Atomic uint64_t lat_hist[32];              /* wake → run, log2 ns buckets */
@@ -490,6 +490,10 @@ typedef struct weft__rt {
     bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
+    int pack_mode;         /* WEFT_PACK: -1 auto (cpuload.c), 0 off, 1 on */
+    /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
+     * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
+    _Atomic bool pack;
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
     _Atomic unsigned nparked;
@@ -628,6 +632,15 @@ void weft__monitor_start(void);
 void weft__monitor_stop(void);
 /* A worker is about to park: end the monitor's slow sleep (monitor.c). */
 void weft__monitor_poke(void);
+/* cpuload.c: the packing signal, sampled by the monitor thread. */
+void weft__cpuload_init(weft__rt *rt);
+void weft__cpuload_sample(weft__rt *rt, uint64_t now);
+void weft__cpuload_fini(void);
+double weft__cpuload_avail(void); /* smoothed CPUs left to this process; < 0: unknown */
+static inline bool weft__packing(weft__rt *rt)
+{
+    return atomic_load_explicit(&rt->pack, memory_order_relaxed);
+}
 const char *weft__symbol(const void *addr, char *buf, size_t len);
 
 #include "runtime/trace.h"

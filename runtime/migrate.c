@@ -92,7 +92,7 @@ weft_task *weft__inbox_take(weft__worker *w)
                           atomic_load_explicit(&w->n_moved_in, memory_order_relaxed) + n,
                           memory_order_relaxed);
     atomic_store_explicit(&w->moved_in_at, weft_now(), memory_order_relaxed);
-    if (n > 1)
+    if (n > 1 && !weft__packing(weft__rt_cur)) /* packed on purpose: idle.c step 7 */
         weft__notify_parked();
     return t;
 }

@@ -8,7 +8,11 @@
  *     within about two periods, including the one in the next slot, which is otherwise
  *     left to its owner so message passing stays on one core.
  *  2. The same check closes the rare lost-wake race of weft__notify_parked: queued work
- *     plus a parked worker plus no searcher gets a wake-up.
+ *     plus a parked worker plus no searcher gets a wake-up. While packing (idle.c step
+ *     7), only a queue whose head stood still since the last sample does: one its
+ *     owner works through is left to it.
+ *  2a. It samples the CPU left to the process (cpuload.c) every 100 ms, which turns
+ *     packing on and off.
  *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
  *     long without suspending is reported once, with its function's name (asyncio's
  *     slow-callback warning); the monitor then signals the stuck worker's thread
@@ -47,6 +51,7 @@ enum { PERIOD_NS = 500000, SLOW_NS = 10000000, REPORTS_PER_SEC = 4 };
 
 typedef struct {
     uint64_t tick;
+    unsigned head; /* its run queue's consumer index */
     uint64_t since;
     bool reported;
 } sample;
@@ -135,6 +140,8 @@ static void *monitor_main(void *arg)
         monitor_sleep(rt);
         uint64_t now = weft_now();
         weft__stacks_trim(now);
+        weft__cpuload_sample(rt, now);
+        bool pack = weft__packing(rt);
         bool kick = false;
         for (unsigned i = 0; i < n; i++) {
             weft__worker *w = &rt->workers[i];
@@ -143,12 +150,17 @@ static void *monitor_main(void *arg)
             bool queued = weft__runq_len(&w->runq) ||
                           atomic_load_explicit(&w->next, memory_order_relaxed) ||
                           weft__inbox_nonempty(w);
+            unsigned head = ck_pr_load_uint(&w->runq.ring.c_head);
+            bool moved = head != s[i].head;
+            s[i].head = head;
             if (tick != s[i].tick || !cur) {
                 s[i].tick = tick;
                 s[i].since = now;
                 s[i].reported = false;
-                if (weft__runq_len(&w->runq))
-                    kick = true; /* work to steal: make sure someone is looking */
+                /* Work to steal: make sure someone is looking. Gathering (idle.c step
+                 * 7): only when the queue stood still for a period. */
+                if (weft__runq_len(&w->runq) && (!pack || !moved))
+                    kick = true;
                 continue;
             }
             if (queued) {

@@ -313,6 +313,7 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
      * both cores fight over the same lines. */
     const char *age = getenv("WEFT_STEAL_AGE_US");
     rt->steal_age_ns = (age && *age ? (uint64_t)atoi(age) : 20) * 1000u;
+    weft__cpuload_init(rt); /* WEFT_PACK (cpuload.c) */
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cond, NULL);
     if (posix_memalign((void **)&ws, WEFT_CACHELINE, rt->nworkers * sizeof *ws) != 0)
@@ -391,6 +392,7 @@ out_pool_only:
 out_free_ws:
     free(ws);
 out_free_rt:
+    weft__cpuload_fini();
     pthread_cond_destroy(&rt->cond);
     pthread_mutex_destroy(&rt->lock);
     weft__free(rt, sizeof *rt);

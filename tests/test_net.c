@@ -371,10 +371,10 @@ static atomic_int client_workers[2];
 static void *numbered_client(void *arg)
 {
     int32_t i = (int32_t)(intptr_t)arg;
-    /* Spread the connects over the workers: a task that sleeps may wake where an idle
-     * worker stole it. */
-    for (int k = 0; k < 200 && wt_cur_workers() == 2 && weft_worker_id() != i % 2; k++)
-        WT_OK(weft_sleep(100 * WT_US));
+    /* Spread the connects over the workers (where a task runs is otherwise the
+     * scheduler's choice, and packing keeps tasks together on a busy machine). */
+    if (wt_cur_workers() == 2)
+        WT_OK(weft_move_to((unsigned)(i % 2)));
     int w = weft_worker_id();
     if (w >= 0 && w < 2)
         atomic_fetch_add(&client_workers[w], 1);

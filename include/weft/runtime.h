@@ -33,7 +33,11 @@ typedef struct weft_config {
  * it sleeps; 0 parks at once, which saves CPU when the machine is shared.
  * WEFT_STEAL_AGE_US (default 20; 0 = at once) is how long the task at the head of a busy
  * worker's queue must have waited before an idle worker steals it, unless the busy
- * worker's backlog would take longer than that to drain. */
+ * worker's backlog would take longer than that to drain. WEFT_PACK (default auto):
+ * when other processes leave fewer CPUs than there are workers, a worker woken by a
+ * few completions hands their tasks to a running worker and stealing waits 1 ms, so the
+ * tasks pack onto fewer workers instead of making them take turns on the CPUs left;
+ * 0 never packs, 1 always does (weft_packing in weft/trace.h tells the state). */
 WEFT_API int weft_run(const weft_config *cfg, weft_fn main, void *arg, void **result);
 
 /* Index of the worker running the caller (0..weft_workers()-1), -1 outside the

@@ -56,12 +56,20 @@ typedef struct weft_worker_stats {
     uint32_t queue_depth;  /* tasks in its local run queue now */
     uint32_t moved_in;     /* tasks moved here (weft_move_to, channels), modulo 2^32 */
     uint64_t sched_latency[WEFT_STATS_LAT_BUCKETS];
+    /* Tasks this worker, back from a park, handed to a running worker because other
+     * processes left fewer CPUs than workers (packing; WEFT_PACK in runtime.h). */
+    uint64_t handed_over;
 } weft_worker_stats;
 
 /* Fills out[0..min(n, workers)) with the running runtime's per-worker counters (read
  * without stopping the workers, so they are each a moment apart). Returns the number of
  * workers (which may exceed n), or -ESRCH when no runtime runs. */
 WEFT_API int weft_stats(weft_worker_stats *out, unsigned n);
+
+/* 1 while the running runtime packs its tasks on fewer workers because other
+ * processes leave it fewer CPUs than it has workers (measured every 100 ms from
+ * /proc/stat; WEFT_PACK in weft/runtime.h), 0 when not, -ESRCH when no runtime runs. */
+WEFT_API int weft_packing(void);
 
 WEFT_END_DECLS
 
