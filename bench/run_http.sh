@@ -82,13 +82,18 @@ TOKIO_FETCH=$PEERS_DIR/rust/target/release/fetch
 RUN_SH=$PEERS_DIR/run.sh
 
 missing=()
-[[ -n $WEFT_HTTPD && -x $WEFT_HTTPD ]] || missing+=("weft-httpd (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_HTTPD)")
-[[ -n $WEFT_FETCH && -x $WEFT_FETCH ]] || missing+=("weft-fetch (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_FETCH)")
+# Only what the chosen CASES use: the server half needs no client peer, and so on.
+if [[ " $CASES " == *" client "* ]]; then
+    [[ -n $WEFT_FETCH && -x $WEFT_FETCH ]] || missing+=("weft-fetch (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_FETCH)")
+    [[ -x $TOKIO_FETCH ]] || missing+=("$TOKIO_FETCH (cd $PEERS_DIR && ./build.sh)")
+    [[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
+fi
+if [[ " $CASES " == *" server "* ]]; then
+    [[ -n $WEFT_HTTPD && -x $WEFT_HTTPD ]] || missing+=("weft-httpd (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_HTTPD)")
+    command -v wrk >/dev/null || missing+=("wrk (cd $PEERS_DIR && ./build.sh --install)")
+fi
 [[ -x $RUN_SH ]] || missing+=("$RUN_SH")
 command -v nginx >/dev/null || missing+=("nginx (cd $PEERS_DIR && ./build.sh --install)")
-command -v wrk >/dev/null || missing+=("wrk (cd $PEERS_DIR && ./build.sh --install)")
-[[ -x $TOKIO_FETCH ]] || missing+=("$TOKIO_FETCH (cd $PEERS_DIR && ./build.sh)")
-[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
 if ((${#missing[@]})); then
     echo "run_http.sh: cannot run, missing:" >&2
     printf '  - %s\n' "${missing[@]}" >&2
