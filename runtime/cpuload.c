@@ -16,13 +16,16 @@
  * (CLOCK_PROCESS_CPUTIME_ID): what is left is the CPU time others took. The CPUs
  * available to weft are those allowed minus the others' share, smoothed over windows
  * (EWMA, ALPHA). Packing (idle.c step 7) goes on when fewer than
- * nworkers - ON_MARGIN CPUs are available and off again above nworkers - OFF_MARGIN.
+ * nworkers - ON_MARGIN CPUs are available and off again above nworkers - OFF_MARGIN;
+ * rt->pack_active, the available CPUs rounded (at least 1; N under WEFT_PACK=N), is how
+ * many workers it aims to keep running.
  * The measure does not count weft's own threads, so packing (which lowers the
  * process's own run-queue delay) does not switch itself off; it ends when the others
  * leave CPUs free.
  *
- * WEFT_PACK=0 turns packing off, WEFT_PACK=1 keeps it on (tests, experiments);
- * unset or "auto": as measured. One worker never packs. Without a readable /proc/stat
+ * WEFT_PACK=0 turns packing off, WEFT_PACK=N (N >= 1) keeps it on with N workers
+ * running (tests, experiments, machines whose share is known); unset or "auto": as
+ * measured. One worker never packs. Without a readable /proc/stat
  * the signal stays off. Not seen: CPU quotas of a cgroup (cpu.max), which throttle the
  * process without other processes being busy.
  *
@@ -96,9 +99,14 @@ void weft__cpuload_init(weft__rt *rt)
 {
     const char *e = getenv("WEFT_PACK");
     rt->pack_mode = -1;
-    if (e && *e && strcmp(e, "auto") != 0)
+    unsigned active = 1;
+    if (e && *e && strcmp(e, "auto") != 0) {
         rt->pack_mode = strcmp(e, "0") != 0;
+        if (atoi(e) > 1)
+            active = (unsigned)atoi(e);
+    }
     atomic_store(&rt->pack, rt->pack_mode == 1 && rt->nworkers > 1);
+    atomic_store(&rt->pack_active, active);
     ld.avail = -1;
     if (rt->pack_mode != -1 || rt->nworkers < 2)
         return;
@@ -139,6 +147,9 @@ void weft__cpuload_sample(weft__rt *rt, uint64_t now)
         if (on != atomic_load_explicit(&rt->pack, memory_order_relaxed) && rt->debug)
             fprintf(stderr, "weft: packing %s (%.2f of %u CPUs left to %u workers)\n",
                     on ? "on" : "off", ld.avail, ld.nallowed, rt->nworkers);
+        double cpus = ld.avail + 0.5;
+        atomic_store_explicit(&rt->pack_active, cpus >= 2 ? (unsigned)cpus : 1u,
+                              memory_order_relaxed);
         atomic_store_explicit(&rt->pack, on, memory_order_relaxed);
     }
     ld.last_ns = now;

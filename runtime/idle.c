@@ -58,8 +58,9 @@
  *     microseconds of work and a park. Then:
  *     a. a worker back from a park with at most PACK_MAX tasks queued by its own
  *        completions or timers hands them to a worker that is running a task (its
- *        inbox, migrate.c) and parks again; their next I/O is submitted on the new
- *        worker's ring, so connections move there;
+ *        inbox, migrate.c; the one with the shortest queue), if at least as many
+ *        others run as CPUs are left (cpuload.c), and parks again; their next I/O is
+ *        submitted on the new worker's ring, so connections move there;
  *     b. a queue is stolen from only once its head stood still PACK_STEAL_AGE_NS
  *        (no pace rule), or at once behind a worker the monitor found stuck;
  *     c. nobody spins: a search is one look; park() does not count other workers'
@@ -251,21 +252,29 @@ static void arm_wake_read(weft__worker *w)
 }
 
 /* Step 7: the worker is back from a park with at most PACK_MAX tasks its own
- * completions or timers woke; a worker that is running a task takes them instead. */
+ * completions or timers woke. When as many other workers are running tasks as there
+ * are CPUs left to the process (rt->pack_active), the one with the shortest queue
+ * takes them instead: the running workers stay about as many as the CPUs. */
 static void pack_handover(weft__rt *rt, weft__worker *w)
 {
     unsigned q = weft__queued_local(w);
     if (q == 0 || q > PACK_MAX || atomic_load(&rt->stopping))
         return;
     weft__worker *to = NULL;
-    for (unsigned i = 0; i < rt->nworkers && !to; i++) {
+    unsigned running = 0, best = PACK_QUEUE_MAX;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
         weft__worker *v = &rt->workers[i];
-        if (v != w && atomic_load_explicit(&v->current, memory_order_relaxed) &&
-            !atomic_load_explicit(&v->parked, memory_order_relaxed) &&
-            weft__runq_len(&v->runq) < PACK_QUEUE_MAX)
+        if (v == w || !atomic_load_explicit(&v->current, memory_order_relaxed) ||
+            atomic_load_explicit(&v->parked, memory_order_relaxed))
+            continue;
+        running++;
+        unsigned len = weft__runq_len(&v->runq);
+        if (len < best) {
+            best = len;
             to = v;
+        }
     }
-    if (!to)
+    if (!to || running < atomic_load_explicit(&rt->pack_active, memory_order_relaxed))
         return;
     weft_task *t;
     unsigned n = 0;

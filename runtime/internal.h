@@ -490,10 +490,11 @@ typedef struct weft__rt {
     bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
-    int pack_mode;         /* WEFT_PACK: -1 auto (cpuload.c), 0 off, 1 on */
+    int pack_mode;         /* WEFT_PACK: -1 auto (cpuload.c), 0 off, 1 on (N running) */
     /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
      * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
     _Atomic bool pack;
+    _Atomic unsigned pack_active; /* while packing: CPUs left, rounded, at least 1 */
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
     _Atomic unsigned nparked;

@@ -2,11 +2,12 @@
  * processes leave fewer CPUs than workers, tasks woken by a parked worker's completions
  * go to a running worker; otherwise they stay where they were woken.
  *  - io_handover: a reader on an otherwise idle worker, fed through a pipe, ends up on
- *    the busy worker with WEFT_PACK=1 and stays on its own with WEFT_PACK=0.
+ *    the busy worker with WEFT_PACK=1 and stays on its own with WEFT_PACK=0; with
+ *    WEFT_PACK=2 (two workers kept running) it moves only when two others are busy.
  *  - signal: with two CPU-bound child processes on the runtime's two CPUs, the
  *    measured signal turns packing on; once they are gone, off again.
  * test_steal runs again with WEFT_PACK=1 (ctest test_steal_pack): a worker stuck in
- * one task still has its queued tasks taken by the idle one. Always 2 workers. */
+ * one task still has its queued tasks taken by the idle one. */
 #include "fixture.h"
 
 #include <pthread.h>
@@ -19,33 +20,43 @@
 
 /* ---- io_handover ------------------------------------------------------------------ */
 
-enum { READS = 20 };
+enum { READS = 20, MAX_WORKERS = 3 };
 
 struct handover {
     int rd, wr;
-    atomic_int busy_worker; /* -1 until the busy task runs */
-    atomic_int reading;     /* the reader is about to read: the writer may go on */
+    int nbusy;             /* busy tasks, one on each of workers 0..nbusy-1 */
+    atomic_int busy_ready; /* how many run where they belong */
+    atomic_int reading;    /* the reader is about to read: the writer may go on */
     atomic_int done;
     int read_on[READS]; /* worker each read returned on */
     int reader_start;   /* worker the reader started reading on */
     uint64_t handed;    /* tasks that worker handed over (weft_stats) */
 };
 
+struct busy_arg {
+    struct handover *h;
+    unsigned worker;
+};
+
 /* Keeps its worker running tasks (yielding, so the worker reaps its ring) until done. */
 static void *busy(void *arg)
 {
-    struct handover *h = arg;
-    atomic_store(&h->busy_worker, weft_worker_id());
-    while (!atomic_load(&h->done))
+    struct busy_arg *b = arg;
+    WT_OK(weft_move_to(b->worker));
+    atomic_fetch_add(&b->h->busy_ready, 1);
+    while (!atomic_load(&b->h->done)) {
         weft_yield();
+        if ((unsigned)weft_worker_id() != b->worker) /* stolen: back where it belongs */
+            WT_OK(weft_move_to(b->worker));
+    }
     return NULL;
 }
 
+/* Reads on the last worker, where no busy task runs. */
 static void *reader(void *arg)
 {
     struct handover *h = arg;
-    int other = (atomic_load(&h->busy_worker) + 1) % 2;
-    WT_OK(weft_move_to((unsigned)other));
+    WT_OK(weft_move_to(weft_workers() - 1));
     h->reader_start = weft_worker_id();
     for (int i = 0; i < READS; i++) {
         char c;
@@ -72,45 +83,51 @@ static void *writer(void *arg)
 static void *handover_main(void *arg)
 {
     struct handover *h = arg;
-    weft_task *b = wt_spawn(busy, h);
-    while (atomic_load(&h->busy_worker) < 0)
+    struct busy_arg ba[MAX_WORKERS];
+    weft_task *b[MAX_WORKERS];
+    for (int i = 0; i < h->nbusy; i++) {
+        ba[i] = (struct busy_arg){h, (unsigned)i};
+        b[i] = wt_spawn(busy, &ba[i]);
+    }
+    while (atomic_load(&h->busy_ready) < h->nbusy)
         WT_OK(weft_sleep(100 * WT_US));
     weft_task *r = wt_spawn(reader, h);
     pthread_t th;
     WT_OK(pthread_create(&th, NULL, writer, h));
     WT_OK(weft_join(r, NULL));
     WT_OK(pthread_join(th, NULL));
-    weft_worker_stats st[2];
-    WT_EQ(weft_stats(st, 2), 2);
+    weft_worker_stats st[MAX_WORKERS];
+    WT_EQ(weft_stats(st, MAX_WORKERS), (int)weft_workers());
     h->handed = st[h->reader_start].handed_over;
     atomic_store(&h->done, 1);
-    WT_OK(weft_join(b, NULL));
+    WT_OK(weft_gather(b, (size_t)h->nbusy, NULL));
     return NULL;
 }
 
-/* Runs the scenario; returns how many reads returned on the busy worker and sets
- * *handed to the tasks the reader's first worker handed over. */
-static int run_handover(const char *mode, uint64_t *handed)
+/* Runs the scenario with `workers` workers, `nbusy` of them kept busy; returns how many
+ * reads returned on a busy worker and sets *handed to the tasks the reader's worker
+ * handed over. */
+static int run_handover(const char *mode, unsigned workers, int nbusy, uint64_t *handed)
 {
     setenv("WEFT_PACK", mode, 1);
-    struct handover h = {.busy_worker = -1};
+    struct handover h = {.nbusy = nbusy};
     int p[2];
     WT_OK(pipe2(p, O_CLOEXEC));
     h.rd = p[0];
     h.wr = p[1];
-    weft_config cfg = {.workers = 2};
+    weft_config cfg = {.workers = workers};
     wt_run_cfg(&cfg, handover_main, &h);
     unsetenv("WEFT_PACK");
     close(p[0]);
     close(p[1]);
     *handed = h.handed;
-    WT_NE(h.reader_start, atomic_load(&h.busy_worker));
+    WT_EQ(h.reader_start, (int)workers - 1);
     int on_busy = 0;
     for (int i = 0; i < READS; i++)
-        on_busy += h.read_on[i] == atomic_load(&h.busy_worker);
-    print_message("      WEFT_PACK=%s: %d of %d reads returned on the busy worker, %llu "
-                  "tasks handed over\n",
-                  mode, on_busy, READS, (unsigned long long)*handed);
+        on_busy += h.read_on[i] < nbusy;
+    print_message("      WEFT_PACK=%s, %u workers, %d busy: %d of %d reads returned on a busy "
+                  "worker, %llu tasks handed over\n",
+                  mode, workers, nbusy, on_busy, READS, (unsigned long long)*handed);
     return on_busy;
 }
 
@@ -120,14 +137,28 @@ static void test_io_handover(void **state)
     uint64_t handed;
     /* Packing: the reader's worker parks between bytes; the first completion it reaps
      * goes to the busy worker, and later reads are submitted (and complete) there. */
-    int on = run_handover("1", &handed);
+    int on = run_handover("1", 2, 1, &handed);
     WT_GE(handed, 1);
     WT_GE(on, READS - 2);
     /* Not packing: the reader's worker runs what its completions wake, and the busy
      * worker, never idle, steals nothing. */
-    int off = run_handover("0", &handed);
+    int off = run_handover("0", 2, 1, &handed);
     WT_EQ(handed, 0);
     WT_LE(off, 2);
+}
+
+/* WEFT_PACK=2 keeps two workers running: with only one busy, the reader's worker is
+ * the second and keeps its task; with two busy, it hands the task to one of them. */
+static void test_io_handover_two_running(void **state)
+{
+    (void)state;
+    uint64_t handed;
+    int kept = run_handover("2", 3, 1, &handed);
+    WT_EQ(handed, 0);
+    WT_LE(kept, 2);
+    int moved = run_handover("2", 3, 2, &handed);
+    WT_GE(handed, 1);
+    WT_GE(moved, READS - 2);
 }
 
 /* ---- signal ----------------------------------------------------------------------- */
@@ -209,6 +240,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_handover),
+        cmocka_unit_test(test_io_handover_two_running),
         cmocka_unit_test(test_signal),
     };
     return WT_RUN_GROUP(tests);

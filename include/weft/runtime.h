@@ -37,7 +37,8 @@ typedef struct weft_config {
  * when other processes leave fewer CPUs than there are workers, a worker woken by a
  * few completions hands their tasks to a running worker and stealing waits 1 ms, so the
  * tasks pack onto fewer workers instead of making them take turns on the CPUs left;
- * 0 never packs, 1 always does (weft_packing in weft/trace.h tells the state). */
+ * as many workers keep running as CPUs are left. 0 never packs; N >= 1 always does,
+ * keeping N running (weft_packing in weft/trace.h tells the state). */
 WEFT_API int weft_run(const weft_config *cfg, weft_fn main, void *arg, void **result);
 
 /* Index of the worker running the caller (0..weft_workers()-1), -1 outside the
