@@ -76,11 +76,13 @@ static void print_stats(void)
     for (int i = 0; i < n; i++)
         fprintf(stderr,
                 "stats worker=%d run=%llu spawned=%llu steals_in=%llu steals_out=%llu "
-                "parks=%llu moved_in=%u busy_ms=%.1f search_ms=%.1f idle_ms=%.1f\n",
+                "parks=%llu moved_in=%u handed_over=%llu busy_ms=%.1f search_ms=%.1f "
+                "idle_ms=%.1f packing=%d\n",
                 i, (unsigned long long)st[i].tasks_run, (unsigned long long)st[i].spawned,
                 (unsigned long long)st[i].steals_in, (unsigned long long)st[i].steals_out,
-                (unsigned long long)st[i].parks, st[i].moved_in, (double)st[i].busy_ns / 1e6,
-                (double)st[i].search_ns / 1e6, (double)st[i].idle_ns / 1e6);
+                (unsigned long long)st[i].parks, st[i].moved_in,
+                (unsigned long long)st[i].handed_over, (double)st[i].busy_ns / 1e6,
+                (double)st[i].search_ns / 1e6, (double)st[i].idle_ns / 1e6, weft_packing());
 }
 
 static void *run_tramp_main(void *p)
