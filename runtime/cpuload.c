@@ -157,11 +157,6 @@ void weft__cpuload_sample(weft__rt *rt, uint64_t now)
     ld.last_self = self;
 }
 
-double weft__cpuload_avail(void)
-{
-    return ld.avail;
-}
-
 int weft_packing(void)
 {
     weft__rt *rt = weft__rt_cur;

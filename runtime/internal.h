@@ -637,7 +637,6 @@ void weft__monitor_poke(void);
 void weft__cpuload_init(weft__rt *rt);
 void weft__cpuload_sample(weft__rt *rt, uint64_t now);
 void weft__cpuload_fini(void);
-double weft__cpuload_avail(void); /* smoothed CPUs left to this process; < 0: unknown */
 static inline bool weft__packing(weft__rt *rt)
 {
     return atomic_load_explicit(&rt->pack, memory_order_relaxed);

@@ -157,7 +157,7 @@ static void *monitor_main(void *arg)
                 s[i].tick = tick;
                 s[i].since = now;
                 s[i].reported = false;
-                /* Work to steal: make sure someone is looking. Gathering (idle.c step
+                /* Work to steal: make sure someone is looking. Packing (idle.c step
                  * 7): only when the queue stood still for a period. */
                 if (weft__runq_len(&w->runq) && (!pack || !moved))
                     kick = true;
