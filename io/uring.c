@@ -228,8 +228,7 @@ void weft__io_reap(weft__worker *w)
     w->batching = false;
     if (n) {
         io_uring_cq_advance(&w->ring, n);
-        if (weft__queued_local(w) >= 2 && !weft__packing(weft__rt_cur))
-            weft__notify_parked();
+        (void)weft__notify_beyond(w, 1);
     }
     if (tr) {
         w->tr_wake_src = 0;

@@ -98,17 +98,17 @@ static bool read_busy(uint64_t *busy)
 void weft__cpuload_init(weft__rt *rt)
 {
     const char *e = getenv("WEFT_PACK");
-    rt->pack_mode = -1;
+    int mode = -1; /* -1 auto, 0 off, 1 on with `active` running */
     unsigned active = 1;
     if (e && *e && strcmp(e, "auto") != 0) {
-        rt->pack_mode = strcmp(e, "0") != 0;
+        mode = strcmp(e, "0") != 0;
         if (atoi(e) > 1)
             active = (unsigned)atoi(e);
     }
-    atomic_store(&rt->pack, rt->pack_mode == 1 && rt->nworkers > 1);
+    atomic_store(&rt->pack, mode == 1 && rt->nworkers > 1);
     atomic_store(&rt->pack_active, active);
     ld.avail = -1;
-    if (rt->pack_mode != -1 || rt->nworkers < 2)
+    if (mode != -1 || rt->nworkers < 2)
         return;
     if (sched_getaffinity(0, sizeof ld.allowed, &ld.allowed) != 0)
         return;

@@ -379,8 +379,8 @@ weft_task *weft__idle(weft__worker *w)
                         search_time(w, s0);
                         /* Its own completions: only work left beyond t is worth
                          * a wake-up (step 5a). */
-                        if (end_search(rt, w) && weft__queued_local(w))
-                            weft__notify_parked();
+                        if (end_search(rt, w))
+                            (void)weft__notify_beyond(w, 0);
                         return t;
                     }
                 }
@@ -395,8 +395,8 @@ weft_task *weft__idle(weft__worker *w)
                         spin_paid(rt, w);
                         search_time(w, s0);
                         /* Its own timers: likewise (step 5a). */
-                        if (end_search(rt, w) && weft__queued_local(w))
-                            weft__notify_parked();
+                        if (end_search(rt, w))
+                            (void)weft__notify_beyond(w, 0);
                         return t;
                     }
                 }

@@ -490,7 +490,6 @@ typedef struct weft__rt {
     bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
-    int pack_mode;         /* WEFT_PACK: -1 auto (cpuload.c), 0 off, 1 on (N running) */
     /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
      * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
     _Atomic bool pack;
@@ -640,6 +639,16 @@ void weft__cpuload_fini(void);
 static inline bool weft__packing(weft__rt *rt)
 {
     return atomic_load_explicit(&rt->pack, memory_order_relaxed);
+}
+/* Completions, timers, a searcher's own work (idle.c steps 5a, 7d): w runs `own` of
+ * the tasks queued on it at once; only more than that is worth waking a parked worker
+ * for, and nothing is while packing. True when it looked for one to wake. */
+static inline bool weft__notify_beyond(weft__worker *w, unsigned own)
+{
+    if (weft__queued_local(w) <= own || weft__packing(weft__rt_cur))
+        return false;
+    weft__notify_parked();
+    return true;
 }
 const char *weft__symbol(const void *addr, char *buf, size_t len);
 

@@ -211,10 +211,8 @@ uint64_t weft__timers_run(weft__worker *w, uint64_t now)
             fired++;
             /* This worker runs the first task queued here itself; a second is work a
              * parked worker could take: one wake-up, as soon as it is there. */
-            if (!woke && weft__queued_local(w) >= 2 && !weft__packing(weft__rt_cur)) {
-                weft__notify_parked();
-                woke = true;
-            }
+            if (!woke)
+                woke = weft__notify_beyond(w, 1);
         } else
             atomic_fetch_sub(&ts->cancelled, 1);
         node_free(ts, n);
