@@ -72,6 +72,12 @@ typedef struct weft__io_features {
 extern weft__io_features weft__io_feat;
 void weft__io_probe(void); /* weft_run, before the workers start */
 
+/* A recv for a reply to what was just sent (net.c): the peer cannot have answered yet,
+ * so io_uring waits for readiness first instead of trying a recv that fails with
+ * EAGAIN and then waiting (IORING_RECVSEND_POLL_FIRST, Linux 5.19). Kernels without it
+ * reject the flag with -EINVAL once; plain recvs are used from then on. */
+ssize_t weft__recv_reply(int fd, void *buf, size_t len);
+
 /* True when a call is made from a task (I/O needs one). */
 static inline bool weft__io_in_task(void)
 {

@@ -38,6 +38,23 @@ ssize_t weft_recv(int fd, void *buf, size_t len, int flags)
     return WEFT__IO_RUN(io_uring_prep_recv(sqe, fd, buf, len, flags));
 }
 
+static _Atomic bool no_poll_first;
+
+ssize_t weft__recv_reply(int fd, void *buf, size_t len)
+{
+    if (atomic_load_explicit(&no_poll_first, memory_order_relaxed))
+        return weft_recv(fd, buf, len, 0);
+    ssize_t n = WEFT__IO_RUN({
+        io_uring_prep_recv(sqe, fd, buf, len, 0);
+        sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    });
+    if (n == -EINVAL) {
+        atomic_store_explicit(&no_poll_first, true, memory_order_relaxed);
+        n = weft_recv(fd, buf, len, 0);
+    }
+    return n;
+}
+
 ssize_t weft_send_all(int fd, const void *buf, size_t len, int flags)
 {
     size_t put = 0;

@@ -159,27 +159,6 @@ static int parse_error(weft__http_conn *conn)
     return conn->err ? conn->err : -EPROTO;
 }
 
-/* The first read after a request: the answer cannot be there yet, so ask io_uring to
- * wait for readiness first instead of trying a recv that fails with EAGAIN and then
- * waiting (IORING_RECVSEND_POLL_FIRST, Linux 5.19). Kernels without it reject the flag
- * with -EINVAL once; then plain recvs are used. */
-static _Atomic bool no_poll_first;
-
-static ssize_t recv_first(int fd, void *buf, size_t len)
-{
-    if (atomic_load_explicit(&no_poll_first, memory_order_relaxed))
-        return weft_recv(fd, buf, len, 0);
-    ssize_t n = WEFT__IO_RUN({
-        io_uring_prep_recv(sqe, fd, buf, len, 0);
-        sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-    });
-    if (n == -EINVAL) {
-        atomic_store_explicit(&no_poll_first, true, memory_order_relaxed);
-        n = weft_recv(fd, buf, len, 0);
-    }
-    return n;
-}
-
 int weft__http_read_response(weft__http_conn *conn, bool head, size_t *got, bool *keep)
 {
     llhttp_init(&conn->parser, HTTP_RESPONSE, &settings);
@@ -194,7 +173,7 @@ int weft__http_read_response(weft__http_conn *conn, bool head, size_t *got, bool
     *got = 0;
     *keep = false;
     for (;;) {
-        ssize_t n = *got == 0 ? recv_first(conn->fd, conn->rbuf, sizeof conn->rbuf)
+        ssize_t n = *got == 0 ? weft__recv_reply(conn->fd, conn->rbuf, sizeof conn->rbuf)
                               : weft_recv(conn->fd, conn->rbuf, sizeof conn->rbuf, 0);
         if (n < 0)
             return (int)n;

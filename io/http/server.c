@@ -220,6 +220,7 @@ static void serve(conn *c)
                 return;
             }
         }
+        bool filled = rlen == sizeof c->rbuf; /* more may wait in the socket */
         rpos = rlen = 0;
         if (c->rp.head_done && c->rp.expect_continue && !c->sent_continue) {
             /* The client waits for this before sending the body. */
@@ -229,6 +230,9 @@ static void serve(conn *c)
             c->sent_continue = true;
         }
         batch = 0;
+        /* Answered and everything read: the next request cannot be there yet unless
+         * the client pipelines past a full buffer. */
+        bool reply = c->out.len && !filled && !c->rp.started;
         if (c->out.len && flush(c, NULL, 0) < 0)
             return;
 
@@ -238,7 +242,8 @@ static void serve(conn *c)
             return;
         weft_timeout scope;
         weft_timeout_enter_at(&scope, deadline);
-        ssize_t n = weft_recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
+        ssize_t n = reply ? weft__recv_reply(c->fd, c->rbuf, sizeof c->rbuf)
+                          : weft_recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
         weft_timeout_exit(&scope);
         if (idle)
             atomic_store_explicit(&c->idle, false, memory_order_relaxed);
