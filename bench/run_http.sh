@@ -5,8 +5,9 @@
 #
 # Per repetition (the order inside a pair swaps every repetition):
 #   server  weft-httpd -w 2   vs nginx (worker_processes 1), each under wrk -t1 -c256 -d5s
-#           (nginx through /work/shared/peers/http/run.sh; weft-httpd started here on a
-#           free port, then run.sh with SERVER=none points wrk at it)
+#           (both started here on a free port, then run.sh with SERVER=none points wrk
+#           at it); wrk's CPU time (/usr/bin/time) and the server's (/proc) are logged:
+#           when wrk's single thread uses the whole run, it is the bottleneck
 #   client  weft-fetch -n 100000 -c 256 URL   vs the Tokio+hyper peer
 #           (peers/http/rust/target/release/fetch URL 100000 256), both against one nginx
 #           (worker_processes 1) started for the pair; CPU time (user+sys) of each client
@@ -90,6 +91,7 @@ if [[ " $CASES " == *" client "* ]]; then
 fi
 if [[ " $CASES " == *" server "* ]]; then
     [[ -n $WEFT_HTTPD && -x $WEFT_HTTPD ]] || missing+=("weft-httpd (expected at $BUILD_DIR/tools or $root/build/tools; or set WEFT_HTTPD)")
+    [[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
     command -v wrk >/dev/null || missing+=("wrk (cd $PEERS_DIR && ./build.sh --install)")
 fi
 [[ -x $RUN_SH ]] || missing+=("$RUN_SH")
@@ -179,21 +181,60 @@ emit() { # PREFIX LINE: one raw line
 }
 
 # ---------------------------------------------------------------- (a) servers under wrk
-wrk_nginx() { # REP
-    local busy line rc=0 port
-    wait_quiet
-    busy=$BUSY
-    port=$(free_port)
-    line=$(cd "$PEERS_DIR" && PORT=$port timeout -k 5 $((SERVER_MAX_S + 10)) ./run.sh nginx1 wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
-    if ((rc == 0)) && [[ $line == server=* ]]; then
-        emit "rep=$1 case=server impl=nginx1 busy=$busy" "${line#* load=wrk }"
+# Both servers are started here and loaded through run.sh none, whose wrk runs under
+# /usr/bin/time: the load generator's CPU (load_cpu_s) is logged with the server's
+# (server_cpu_s, from /proc, the nginx worker included). wrk -t1 is one thread: at ~WRK_S
+# seconds of CPU it is the bottleneck, and the servers' req/s measure wrk, not them.
+proc_cpu_ticks() { # PID...: user+sys clock ticks of these processes and their children
+    local p t=0 c
+    for p in "$@"; do
+        for c in "$p" $(pgrep -P "$p" || true); do
+            [[ -r /proc/$c/stat ]] || continue
+            # fields 14/15 (utime/stime) counted after the ")" that ends the comm field
+            t=$((t + $(sed 's/^.*) //' "/proc/$c/stat" | awk '{print $12 + $13}')))
+        done
+    done
+    echo "$t"
+}
+
+wrk_one() { # REP IMPL: loads the server started by start_server on $port
+    local rep=$1 impl=$2 line rc=0 tf cpu s0 s1 hz
+    hz=$(getconf CLK_TCK)
+    tf=$(mktemp /tmp/weft-bench-time.XXXXXX)
+    s0=$(proc_cpu_ticks "$SPID")
+    line=$(cd "$PEERS_DIR" && PORT=$port /usr/bin/time -o "$tf" -f '%U %S' ./run.sh none wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
+    s1=$(proc_cpu_ticks "$SPID")
+    cpu=$(tail -n 1 "$tf" 2>/dev/null || true)
+    rm -f "$tf"
+    if ! kill -0 "$SPID" 2>/dev/null; then
+        ((rc != 0)) || rc=99
+        echo "$impl exited during the load" | tee -a "$LOG" >&2
+    fi
+    stop_server
+    if ((rc == 0)) && [[ $line == server=* && $cpu =~ ^([0-9.]+)\ ([0-9.]+)$ ]]; then
+        local load_cpu server_cpu
+        load_cpu=$(awk -v u="${BASH_REMATCH[1]}" -v s="${BASH_REMATCH[2]}" 'BEGIN{printf "%.2f", u + s}')
+        server_cpu=$(awk -v d=$((s1 - s0)) -v hz="$hz" 'BEGIN{printf "%.2f", d / hz}')
+        emit "rep=$rep case=server impl=$impl busy=$busy load_cpu_s=$load_cpu server_cpu_s=$server_cpu" "${line#* load=wrk }"
     else
-        emit "rep=$1 case=server impl=nginx1 busy=$busy" "FAILED (run.sh nginx1 wrk rc=$rc)"
+        emit "rep=$rep case=server impl=$impl busy=$busy" "FAILED (wrk against $impl rc=$rc)"
     fi
 }
 
+wrk_nginx() { # REP
+    local busy port
+    wait_quiet
+    busy=$BUSY
+    port=$(free_port)
+    if ! start_nginx1 "$port"; then
+        emit "rep=$1 case=server impl=nginx1 busy=$busy" "FAILED (nginx did not start)"
+        return 0
+    fi
+    wrk_one "$1" nginx1
+}
+
 wrk_weft() { # REP
-    local busy line rc=0 port
+    local busy port
     wait_quiet
     busy=$BUSY
     port=$(free_port)
@@ -201,17 +242,7 @@ wrk_weft() { # REP
         emit "rep=$1 case=server impl=weft-httpd busy=$busy" "FAILED (weft-httpd did not start)"
         return 0
     fi
-    line=$(cd "$PEERS_DIR" && PORT=$port ./run.sh none wrk "$WRK_C" "$WRK_S" 2>>"$LOG") || rc=$?
-    if ! kill -0 "$SPID" 2>/dev/null; then
-        ((rc != 0)) || rc=99
-        echo "weft-httpd exited during the load" | tee -a "$LOG" >&2
-    fi
-    stop_server
-    if ((rc == 0)) && [[ $line == server=* ]]; then
-        emit "rep=$1 case=server impl=weft-httpd busy=$busy" "${line#* load=wrk }"
-    else
-        emit "rep=$1 case=server impl=weft-httpd busy=$busy" "FAILED (wrk against weft-httpd rc=$rc)"
-    fi
+    wrk_one "$1" weft-httpd
 }
 
 # ---------------------------------------------------------------- (b) clients against nginx

@@ -2,14 +2,15 @@
 """Median tables of bench/run_http.sh's raw lines: weft-httpd vs nginx, weft-fetch vs Tokio.
 
 Input lines (bench/results/http-raw.txt), key=value words:
-  rep=R case=server impl=weft-httpd|nginx1 busy=B requests=N ... req_per_s=R p50_us=A
-      p99_us=B errors=E
+  rep=R case=server impl=weft-httpd|nginx1 busy=B load_cpu_s=L server_cpu_s=S requests=N
+      ... req_per_s=R p50_us=A p99_us=B errors=E
   rep=R case=client impl=weft-fetch|tokio-hyper busy=B cpu_user_s=U cpu_sys_s=S requests=N
       ... req_per_s=R p50_us=A p99_us=B ...
   rep=R case=... impl=... FAILED (...)
 
-Per case: median [min-max] per implementation of req/s, p50, p99 (µs), errors and, for
-clients, CPU time (user+sys) per request in µs; then the ratios
+Per case: median [min-max] per implementation of req/s, p50, p99 (µs), errors; for
+servers the load generator's CPU time (wrk, user+sys) and the server's CPU per request;
+for clients, CPU time (user+sys) per request in µs; then the ratios
   weft-httpd / nginx1 (req/s), weft-fetch / tokio-hyper (req/s and CPU µs per request).
 An optional second argument is a versions file printed under the tables.
 
@@ -31,6 +32,8 @@ METRICS = [
     ("p50_us", "latency p50 (µs)", False),
     ("p99_us", "latency p99 (µs)", False),
     ("errors", "errors", False),
+    ("load_cpu_s", "wrk CPU user+sys (s; the run's length = one saturated thread)", False),
+    ("server_cpu_us_per_req", "server CPU per request (µs)", False),
     ("cpu_s", "client CPU user+sys (s)", False),
     ("cpu_us_per_req", "client CPU per request (µs)", False),
 ]
@@ -57,6 +60,11 @@ def parse(path):
                 key = (kv["case"], kv["impl"])
                 got = {k: float(kv[k]) for k in ("req_per_s", "p50_us", "p99_us")}
                 got["errors"] = float(kv.get("errors", 0))
+                if "load_cpu_s" in kv:
+                    got["load_cpu_s"] = float(kv["load_cpu_s"])
+                    n = float(kv["requests"])
+                    if n > 0:
+                        got["server_cpu_us_per_req"] = float(kv["server_cpu_s"]) / n * 1e6
                 if "cpu_user_s" in kv:
                     cpu = float(kv["cpu_user_s"]) + float(kv["cpu_sys_s"])
                     got["cpu_s"] = cpu
@@ -103,7 +111,7 @@ def main():
                 if a and b and statistics.median(b) != 0:
                     q = statistics.median(a) / statistics.median(b)
                     r = f"{q:.2f}"
-                    if key in ("req_per_s", "cpu_us_per_req"):
+                    if key in ("req_per_s", "cpu_us_per_req", "server_cpu_us_per_req"):
                         ratios.append((f"{weft} / {peer}, {label}", q, higher))
                 else:
                     r = "—"
