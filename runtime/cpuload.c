@@ -27,7 +27,8 @@
  * running (tests, experiments, machines whose share is known); unset or "auto": as
  * measured. One worker never packs. Without a readable /proc/stat
  * the signal stays off. Not seen: CPU quotas of a cgroup (cpu.max), which throttle the
- * process without other processes being busy.
+ * process without other processes being busy; those size the default worker count
+ * instead (cgroup.c).
  *
  * Cost: one pread of /proc/stat and a parse every WINDOW_NS on the monitor thread
  * (~10 us on the 2-vCPU VM), nothing on the workers but a relaxed load of rt->pack

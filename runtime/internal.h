@@ -632,6 +632,11 @@ void weft__monitor_start(void);
 void weft__monitor_stop(void);
 /* A worker is about to park: end the monitor's slow sleep (monitor.c). */
 void weft__monitor_poke(void);
+/* cgroup.c: the CPU limit (quota / period, smallest up the hierarchy, v1 or v2) of the
+ * process's cgroups, read from files under root ("" for the system); 0 for none. */
+double weft__cgroup_cpu_limit(const char *root);
+/* The default worker count: cpus, or fewer under a limit (rounded up, at least 1). */
+unsigned weft__workers_for_limit(unsigned cpus, double limit);
 /* cpuload.c: the packing signal, sampled by the monitor thread. */
 void weft__cpuload_init(weft__rt *rt);
 void weft__cpuload_sample(weft__rt *rt, uint64_t now);

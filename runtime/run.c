@@ -263,11 +263,16 @@ static unsigned default_workers(void)
     const char *e = getenv("WEFT_WORKERS");
     if (e && atoi(e) > 0)
         return (unsigned)atoi(e);
+    unsigned cpus;
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+        cpus = (unsigned)CPU_COUNT(&set);
+    } else {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cpus = n > 0 ? (unsigned)n : 1;
+    }
+    /* A container's CPU quota (cgroup.c): no more workers than CPUs it may use. */
+    return weft__workers_for_limit(cpus, weft__cgroup_cpu_limit(""));
 }
 
 static bool env_flag(const char *name)

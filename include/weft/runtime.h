@@ -10,7 +10,7 @@ WEFT_BEGIN_DECLS
 typedef void *(*weft_fn)(void *arg);
 
 typedef struct weft_config {
-    unsigned workers;       /* 0: one per CPU this process may use */
+    unsigned workers;       /* 0: WEFT_WORKERS, else one per allowed CPU (at most a cgroup quota) */
     size_t stack_size;      /* 0: 64 KiB (256 KiB in sanitizer builds); rounded up to pages */
     unsigned ring_entries;  /* 0: 256 */
     bool pin_workers;       /* pin worker i to the i-th allowed CPU */
