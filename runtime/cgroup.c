@@ -40,18 +40,20 @@ static bool read_small(const char *root, const char *path, char *buf, size_t len
     return n > 0;
 }
 
-/* A positive quota / period from two decimal numbers, 0 for none or garbage. */
-static double ratio(const char *quota, const char *period)
+/* A decimal number that makes up the whole word (up to a blank or newline). */
+static bool parse_num(const char *s, long long *v)
 {
     char *end;
     errno = 0;
-    long long q = strtoll(quota, &end, 10);
-    if (errno || end == quota || (*end && *end != '\n' && *end != ' '))
-        return 0;
-    long long p = strtoll(period, &end, 10);
-    if (errno || end == period || (*end && *end != '\n' && *end != ' '))
-        return 0;
-    if (q <= 0 || p <= 0)
+    *v = strtoll(s, &end, 10);
+    return !errno && end != s && (!*end || *end == '\n' || *end == ' ');
+}
+
+/* A positive quota / period from two decimal numbers, 0 for none or garbage. */
+static double ratio(const char *quota, const char *period)
+{
+    long long q, p;
+    if (!parse_num(quota, &q) || !parse_num(period, &p) || q <= 0 || p <= 0)
         return 0; /* v1 "-1": no quota */
     return (double)q / (double)p;
 }

@@ -76,6 +76,19 @@ void wt__cmp_fail(const char *a_src, const char *op, const char *b_src, long lon
     _fail(file, line);
 }
 
+int wt_tmpdir_make(char *tmpl)
+{
+    return mkdtemp(tmpl) ? 0 : -1;
+}
+
+int wt_tmpdir_remove(const char *dir)
+{
+    char cmd[300];
+    if ((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= sizeof cmd)
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 void wt_wait_ge(atomic_int *v, int n)
 {
     uint64_t t0 = weft_now();

@@ -134,6 +134,11 @@ void wt__cmp_fail(const char *a_src, const char *op, const char *b_src, long lon
 
 /* ---- helpers for task bodies ---------------------------------------------------- */
 
+/* A private directory for a test program: tmpl ends in XXXXXX (mkdtemp) and is filled
+ * in; wt_tmpdir_remove deletes it with everything in it. 0 on success, -1 otherwise. */
+int wt_tmpdir_make(char *tmpl);
+int wt_tmpdir_remove(const char *dir);
+
 /* Sleeps in 1 ms steps until *v >= n; fails the test after 10 s. */
 void wt_wait_ge(atomic_int *v, int n);
 

@@ -40,15 +40,13 @@ static int setup(void **state)
 {
     (void)state;
     strcpy(root, "/tmp/weft-test-cgroup.XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return wt_tmpdir_make(root);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return wt_tmpdir_remove(root);
 }
 
 #define MI_V2 "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"

@@ -263,20 +263,6 @@ static void *batching_main(void *arg)
 }
 WT_TEST_W(batching, 1)
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,9 +271,9 @@ int main(void)
         cmocka_unit_test(test_outside_task), cmocka_unit_test(test_many),
         cmocka_unit_test(test_batching),     cmocka_unit_test(test_cancel_elsewhere),
     };
-    if (setup(NULL))
+    if (wt_tmpdir_make(tmpdir))
         return 1;
     int rc = WT_RUN_GROUP(tests);
-    teardown(NULL);
+    wt_tmpdir_remove(tmpdir);
     return rc;
 }

@@ -620,20 +620,6 @@ static void test_outside_task(void **state)
     weft_acceptor_free(NULL);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,9 +638,9 @@ int main(void)
         cmocka_unit_test(test_quiet_idle),
         cmocka_unit_test(test_outside_task),
     };
-    if (setup(NULL))
+    if (wt_tmpdir_make(tmpdir))
         return 1;
     int rc = WT_RUN_GROUP(tests);
-    teardown(NULL);
+    wt_tmpdir_remove(tmpdir);
     return rc;
 }
