@@ -290,8 +290,16 @@ static void pack_handover(weft__rt *rt, weft__worker *w)
     atomic_fetch_add_explicit(&w->n_handed, n, memory_order_relaxed);
 }
 
+/* It runs: a waker's stamp is taken up (unstack.c). */
+static inline void clear_woken(weft__worker *w)
+{
+    if (atomic_load_explicit(&w->woken_at, memory_order_relaxed))
+        atomic_store_explicit(&w->woken_at, 0, memory_order_relaxed);
+}
+
 static void park(weft__rt *rt, weft__worker *w)
 {
+    clear_woken(w);
     atomic_store(&w->parked, true);
     atomic_fetch_add(&rt->nparked, 1);
     /* Cancels other workers asked for go in before we sleep. Handing them over wakes
@@ -345,6 +353,11 @@ static void park(weft__rt *rt, weft__worker *w)
     weft__io_reap(w);
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);
+    clear_woken(w); /* after the exchange: a waker that won it stamped before */
+    /* Back to work while others sleep: stuck workers are worth watching again (the
+     * monitor sleeps a slow period while all are parked; a futex wake only then). */
+    if (atomic_load_explicit(&rt->nparked, memory_order_relaxed))
+        weft__monitor_poke();
     if (w->timers.len)
         weft__timers_run(w, weft_now());
     if (weft__packing(rt))
@@ -424,6 +437,13 @@ void weft__worker_wake(weft__worker *w)
     weft__worker *self = weft__worker_self();
     if (self)
         WEFT_TRACE_STALE(self); /* a syscall: not part of the next run in the trace */
+    /* The monitor moves it if it gets no CPU (unstack.c): stamp, then make sure the
+     * monitor watches (seq_cst store, pairs with monitor_sleep's re-check). */
+    if (atomic_load_explicit(&weft__rt_cur->watch_wakes, memory_order_relaxed)) {
+        atomic_store(&w->woken_at, weft_now());
+        /* Before the write: the woken thread may preempt this one right in it. */
+        weft__monitor_poke();
+    }
     (void)!write(w->wake_fd, &one, sizeof one);
 }
 

@@ -407,6 +407,7 @@ struct weft__worker {
     _Atomic(weft_task *) current;           /* the running task (monitor, signals) */
     _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
+    _Atomic uint64_t woken_at; /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
     int wake_fd;                            /* eventfd; its read is armed in the ring */
     /* Tasks other workers sent here (migrate.c): a LIFO stack pushed with a CAS, taken
      * whole by the owner (or by a thief when the owner is stuck). */
@@ -441,6 +442,7 @@ struct weft__worker {
     bool ring_ok;
     unsigned io_inflight; /* operations submitted or queued, CQE not reaped yet */
     pthread_t thread;
+    pid_t tid;      /* the worker thread's kernel id (unstack.c) */
     void *stack_lo; /* the worker thread's own stack, for ASan */
     size_t stack_size;
 #if defined(WEFT_ASAN)
@@ -451,6 +453,7 @@ struct weft__worker {
 #endif
     /* Counters, owner-written (relaxed), summed by readers. */
     _Atomic uint64_t n_spawned, n_freed, n_finished, n_steals, n_parks, n_moved_in, n_handed;
+    _Atomic uint64_t n_unstacked; /* written by the monitor (unstack.c) */
     _Atomic uint64_t n_io_sub, n_io_done;
     _Atomic uint64_t t_start, t_idle, t_search; /* weft__clock_raw() ticks (stats.c) */
     _Atomic uint64_t lat_hist[32];              /* wake → run, log2 ns buckets */
@@ -497,6 +500,7 @@ typedef struct weft__rt {
     /* idle coordination (idle.c) */
     _Atomic unsigned nsearching WEFT_ALIGNED;
     _Atomic unsigned nparked;
+    _Atomic bool watch_wakes; /* wakers stamp woken_at and poke the monitor (unstack.c) */
     /* lifecycle */
     _Atomic bool stopping WEFT_ALIGNED; /* workers leave their loops */
     _Atomic bool shutdown;              /* main returned; new tasks start cancelled */
@@ -591,6 +595,19 @@ static inline bool weft__direct_ok(weft_task *self)
 #define WEFT_PARK_DIRECT_MAX 16u
 
 void *weft__worker_main(void *arg);
+
+/* Moving woken workers that get no CPU; monitor thread only (unstack.c).
+ * weft__unstack_new returns NULL when there is nothing to do (pinned, one CPU); the
+ * other calls accept NULL. */
+typedef struct weft__unstack weft__unstack;
+#define WEFT__WAKE_LATE_NS 100000 /* a woken worker not running by then is late */
+weft__unstack *weft__unstack_new(weft__rt *rt);
+/* Each monitor period: moves late woken workers; returns in how many ns the monitor
+ * should look again because a wake-up is pending, 0 if none is. */
+uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now);
+/* A worker that made no progress for a period: it may be waiting for its CPU. */
+void weft__unstack_stuck(weft__unstack *u, const weft__rt *rt, unsigned worker);
+void weft__unstack_free(weft__unstack *u);
 
 /* Migration (migrate.c): the running task t moves to worker `to` (an index) at once,
  * behind that worker's queue. Not a suspension point: no cancel or deadline is

@@ -11,6 +11,9 @@
  *     plus a parked worker plus no searcher gets a wake-up. While packing (idle.c step
  *     7), only a queue whose head stood still since the last sample does: one its
  *     owner works through is left to it.
+ *  1a. A worker whose thread waits for a CPU behind another worker's thread is moved
+ *     off that CPU (unstack.c): one woken (weft__worker_wake) that has not run
+ *     WAKE_LATE_NS later, and one that made no progress for a period.
  *  2a. It samples the CPU left to the process (cpuload.c) every 100 ms, which turns
  *     packing on and off.
  *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
@@ -54,6 +57,7 @@ typedef struct {
     unsigned head; /* its run queue's consumer index */
     uint64_t since;
     bool reported;
+    bool unstacked; /* this episode was looked at (unstack.c) */
 } sample;
 
 static _Atomic bool mon_stop;
@@ -104,41 +108,88 @@ static _Atomic uint32_t mon_slow; /* 1 while the monitor sleeps a slow period */
 
 void weft__monitor_poke(void)
 {
-    if (atomic_load_explicit(&mon_slow, memory_order_relaxed) && atomic_exchange(&mon_slow, 0))
+    /* seq_cst: pairs with monitor_sleep's store of mon_slow and its re-check. */
+    if (atomic_load(&mon_slow) && atomic_exchange(&mon_slow, 0))
         syscall(SYS_futex, &mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static void monitor_sleep(weft__rt *rt)
+/* A wake-up stamped and not yet taken up (unstack.c). */
+static bool wakes_pending(const weft__rt *rt)
+{
+    if (!atomic_load_explicit(&rt->watch_wakes, memory_order_relaxed))
+        return false;
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (atomic_load(&rt->workers[i].woken_at))
+            return true;
+    return false;
+}
+
+/* due: look again in due ns (at most a period), 0: as the workers' states say.
+ * Returns true when a poke ended a slow sleep. */
+static bool monitor_sleep(weft__rt *rt, uint64_t due)
 {
     unsigned parked = atomic_load(&rt->nparked);
-    if (parked > 0 && parked < rt->nworkers) {
-        struct timespec ts = {0, PERIOD_NS};
+    if (due || (parked > 0 && parked < rt->nworkers)) {
+        struct timespec ts = {0, due && due < PERIOD_NS ? (long)due : PERIOD_NS};
         nanosleep(&ts, NULL);
-        return;
+        return false;
     }
     atomic_store(&mon_slow, 1);
-    /* Re-check after announcing the slow sleep: a worker that parked in between either
-     * sees mon_slow and pokes, or is counted here. */
+    /* Re-check after announcing the slow sleep: a worker that parked (or a waker that
+     * stamped a wake-up) in between either sees mon_slow and pokes, or is seen here. */
     parked = atomic_load(&rt->nparked);
-    if (!(parked > 0 && parked < rt->nworkers)) {
+    if (!(parked > 0 && parked < rt->nworkers) && !wakes_pending(rt)) {
         struct timespec ts = {0, SLOW_NS};
         syscall(SYS_futex, &mon_slow, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
     }
-    atomic_store(&mon_slow, 0);
+    return atomic_exchange(&mon_slow, 0) == 0; /* a poker cleared it */
+}
+
+/* Ask for a short time slice (Linux 6.12+, EEVDF; unprivileged for SCHED_OTHER): a
+ * woken thread with a shorter slice than the running one preempts it, so the monitor,
+ * woken on the CPU of a worker spinning in a long task (unstack.c explains why that
+ * happens), runs at once instead of after that worker's slice. Older kernels refuse
+ * the call; nothing else changes. */
+static void short_slice(void)
+{
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } attr = {.size = 48, .policy = 0 /* SCHED_OTHER */, .runtime = 100000};
+    (void)syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
 static void *monitor_main(void *arg)
 {
     weft__rt *rt = arg;
+    pthread_setname_np(pthread_self(), "weft-monitor");
+    short_slice();
     unsigned n = rt->nworkers;
     sample *s = weft__calloc(n, sizeof *s);
     if (!s)
         return NULL;
+    weft__unstack *unstack = weft__unstack_new(rt);
     uint64_t window = 0; /* rate limit: reports in the current second */
     unsigned reports = 0;
+    uint64_t due = 0, watch_until = 0;
     while (!atomic_load(&mon_stop)) {
-        monitor_sleep(rt);
+        bool poked = monitor_sleep(rt, due);
         uint64_t now = weft_now();
+        /* After a wake-up, watch at the short period for two periods even if no worker
+         * is parked: the woken thread may have preempted its waker on one CPU. */
+        due = weft__unstack_check(unstack, rt, now);
+        if (unstack && (poked || due))
+            watch_until = now + 2 * PERIOD_NS;
+        if (!due && now < watch_until)
+            due = PERIOD_NS;
+        /* A worker just woke from an all-parked runtime: the wake-ups it makes come
+         * now, while the monitor would sleep a period (pokes reach only a slow sleep),
+         * so look once more after WEFT__WAKE_LATE_NS. */
+        if (unstack && poked && due > WEFT__WAKE_LATE_NS)
+            due = WEFT__WAKE_LATE_NS;
         weft__stacks_trim(now);
         weft__cpuload_sample(rt, now);
         bool pack = weft__packing(rt);
@@ -157,13 +208,20 @@ static void *monitor_main(void *arg)
                 s[i].tick = tick;
                 s[i].since = now;
                 s[i].reported = false;
+                s[i].unstacked = false;
                 /* Work to steal: make sure someone is looking. Packing (idle.c step
                  * 7): only when the queue stood still for a period. */
                 if (weft__runq_len(&w->runq) && (!pack || !moved))
                     kick = true;
                 continue;
             }
-            if (queued) {
+            /* Stuck: no progress for a whole period (the monitor may look sooner when
+             * a wake-up is pending). */
+            if (now - s[i].since >= PERIOD_NS && !s[i].unstacked) {
+                s[i].unstacked = true;
+                weft__unstack_stuck(unstack, rt, i);
+            }
+            if (queued && now - s[i].since >= PERIOD_NS) {
                 atomic_store_explicit(&w->stuck_tick, tick, memory_order_relaxed);
                 kick = true;
             }
@@ -182,6 +240,7 @@ static void *monitor_main(void *arg)
         if (kick && atomic_load(&rt->nparked) && !atomic_load(&rt->nsearching))
             weft__notify_parked();
     }
+    weft__unstack_free(unstack);
     weft__free(s, n * sizeof *s);
     return NULL;
 }

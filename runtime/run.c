@@ -122,6 +122,10 @@ static int ring_init(weft__worker *w, unsigned entries)
 static int worker_setup(weft__rt *rt, weft__worker *w)
 {
     weft__worker_bind(w);
+    w->tid = gettid();
+    char name[16]; /* shown by top -H, perf and ftrace */
+    snprintf(name, sizeof name, "weft-w%u", w->index);
+    pthread_setname_np(pthread_self(), name);
     int rc = ring_init(w, rt->ring_entries);
     if (rc < 0)
         return rc;

@@ -53,6 +53,7 @@ int weft_stats(weft_worker_stats *out, unsigned n)
         s->parks = LD(n_parks);
         s->moved_in = (uint32_t)LD(n_moved_in);
         s->handed_over = LD(n_handed);
+        s->unstacked = LD(n_unstacked);
         uint64_t start = LD(t_start);
         uint64_t el = start && now > start ? (uint64_t)((double)(now - start) * npt) : 0;
         s->idle_ns = (uint64_t)((double)LD(t_idle) * npt);

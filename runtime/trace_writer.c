@@ -363,6 +363,7 @@ int weft_trace_dump(const char *path)
 void *weft__trace_writer_main(void *arg)
 {
     tr_state *s = arg;
+    pthread_setname_np(pthread_self(), "weft-trace");
     memset(&wr, 0, sizeof wr);
     if (s->flight) /* the window is allocated up front: a dump never waits for memory */
         for (tr_chunk *c; (c = weft__trace_chunk_new(s));)

@@ -59,6 +59,9 @@ typedef struct weft_worker_stats {
     /* Tasks this worker, back from a park, handed to a running worker because other
      * processes left fewer CPUs than workers (packing; WEFT_PACK in runtime.h). */
     uint64_t handed_over;
+    /* Times the monitor moved this worker's thread off a CPU it waited on behind another
+     * worker's thread after a wake-up (unpinned workers; see "How it works"). */
+    uint64_t unstacked;
 } weft_worker_stats;
 
 /* Fills out[0..min(n, workers)) with the running runtime's per-worker counters (read

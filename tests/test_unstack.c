@@ -1,0 +1,203 @@
+/* test_unstack.c — the monitor's move of a worker thread that waits behind another
+ * worker's thread on one CPU (runtime/unstack.c). Whether the kernel stacks a woken
+ * worker is the kernel's choice (test_steal prints how soon tasks escape a hog), so
+ * this test builds the situation itself: two plain threads spin, both allowed only one
+ * CPU, and stand for two workers of a runtime made up for the test. Checked: a worker
+ * stuck for a period and a worker woken and not running after 0.1 ms are moved off the
+ * CPU (their affinity becomes the allowed set minus that CPU), a thread alone on its
+ * CPU or not runnable is left alone, the full set comes back after progress, and a
+ * stale wake-up stamp is dropped. Needs 2 allowed CPUs (skips otherwise). */
+#include "fixture.h"
+#include "runtime/internal.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+struct spinner {
+    pthread_t thread;
+    _Atomic pid_t tid;
+    atomic_bool stop;
+    atomic_bool sleep; /* block instead of spinning */
+    atomic_int cpu;    /* where it last looked */
+};
+
+static void *spin_main(void *arg)
+{
+    struct spinner *s = arg;
+    atomic_store(&s->tid, gettid());
+    while (!atomic_load(&s->stop)) {
+        atomic_store_explicit(&s->cpu, sched_getcpu(), memory_order_relaxed);
+        if (atomic_load(&s->sleep))
+            usleep(1000);
+        else
+            __builtin_ia32_pause();
+    }
+    return NULL;
+}
+
+struct fake {
+    weft__rt rt;
+    weft__worker w[2];
+    struct spinner s[2];
+    cpu_set_t full, one;
+    int cpu;
+};
+
+static int fake_setup(void **state)
+{
+    struct fake *f = calloc(1, sizeof *f);
+    WT_NONNULL(f);
+    WT_EQ(sched_getaffinity(0, sizeof f->full, &f->full), 0);
+    if (CPU_COUNT(&f->full) < 2) {
+        free(f);
+        print_message("      one allowed CPU: nothing to move\n");
+        skip();
+    }
+    for (f->cpu = 0; !CPU_ISSET(f->cpu, &f->full); f->cpu++)
+        ;
+    CPU_ZERO(&f->one);
+    CPU_SET(f->cpu, &f->one);
+    f->rt.nworkers = 2;
+    f->rt.workers = f->w;
+    for (int i = 0; i < 2; i++) {
+        WT_EQ(pthread_create(&f->s[i].thread, NULL, spin_main, &f->s[i]), 0);
+        while (!atomic_load(&f->s[i].tid))
+            usleep(100);
+        f->w[i].tid = atomic_load(&f->s[i].tid);
+        WT_EQ(sched_setaffinity(f->w[i].tid, sizeof f->one, &f->one), 0);
+    }
+    /* Both on that CPU before the tests look (a move takes effect asynchronously). */
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&f->s[i].cpu, -1);
+        while (atomic_load(&f->s[i].cpu) != f->cpu)
+            usleep(100);
+    }
+    *state = f;
+    return 0;
+}
+
+static int fake_teardown(void **state)
+{
+    struct fake *f = *state;
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&f->s[i].stop, true);
+        pthread_join(f->s[i].thread, NULL);
+    }
+    free(f);
+    return 0;
+}
+
+static cpu_set_t affinity(pid_t tid)
+{
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    WT_EQ(sched_getaffinity(tid, sizeof s, &s), 0);
+    return s;
+}
+
+/* What a move gives: the allowed set minus the shared CPU. */
+static bool moved_off(struct fake *f, pid_t tid)
+{
+    cpu_set_t want = f->full, got = affinity(tid);
+    CPU_CLR(f->cpu, &want);
+    return CPU_EQUAL(&got, &want);
+}
+
+static void test_stuck_worker_moved(void **state)
+{
+    struct fake *f = *state;
+    weft__unstack *u = weft__unstack_new(&f->rt);
+    WT_NONNULL(u);
+    WT_TRUE(atomic_load(&f->rt.watch_wakes));
+    weft__unstack_stuck(u, &f->rt, 0);
+    WT_TRUE(moved_off(f, f->w[0].tid));
+    WT_EQ(atomic_load(&f->w[0].n_unstacked), 1);
+    cpu_set_t other = affinity(f->w[1].tid);
+    WT_TRUE(CPU_EQUAL(&other, &f->one)); /* the other is left where it is */
+    /* No progress yet: it stays moved. */
+    WT_EQ(weft__unstack_check(u, &f->rt, weft_now()), 0);
+    WT_TRUE(moved_off(f, f->w[0].tid));
+    /* It ran a task: the full set again. */
+    atomic_fetch_add(&f->w[0].tick, 1);
+    WT_EQ(weft__unstack_check(u, &f->rt, weft_now()), 0);
+    cpu_set_t back = affinity(f->w[0].tid);
+    WT_TRUE(CPU_EQUAL(&back, &f->full));
+    weft__unstack_free(u);
+}
+
+static void test_late_wake_moved(void **state)
+{
+    struct fake *f = *state;
+    weft__unstack *u = weft__unstack_new(&f->rt);
+    WT_NONNULL(u);
+    uint64_t now = weft_now();
+    /* Woken just now: not late yet; the monitor is told when to look again. */
+    atomic_store(&f->w[1].woken_at, now - 20000);
+    uint64_t due = weft__unstack_check(u, &f->rt, now);
+    WT_EQ(due, WEFT__WAKE_LATE_NS - 20000);
+    cpu_set_t same = affinity(f->w[1].tid);
+    WT_TRUE(CPU_EQUAL(&same, &f->one));
+    /* Late, and runnable beside worker 0's thread: moved. */
+    atomic_store(&f->w[1].woken_at, now - 2 * WEFT__WAKE_LATE_NS);
+    WT_NE(weft__unstack_check(u, &f->rt, now), 0); /* still pending */
+    WT_TRUE(moved_off(f, f->w[1].tid));
+    WT_EQ(atomic_load(&f->w[1].n_unstacked), 1);
+    /* It parked (stamp cleared, parks counted): the full set again. */
+    atomic_store(&f->w[1].woken_at, 0);
+    atomic_fetch_add(&f->w[1].n_parks, 1);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), 0);
+    cpu_set_t back = affinity(f->w[1].tid);
+    WT_TRUE(CPU_EQUAL(&back, &f->full));
+    weft__unstack_free(u);
+}
+
+static void test_alone_or_asleep_left(void **state)
+{
+    struct fake *f = *state;
+    weft__unstack *u = weft__unstack_new(&f->rt);
+    WT_NONNULL(u);
+    /* Worker 1 blocks: worker 0 is alone on its CPU, nothing to gain. */
+    atomic_store(&f->s[1].sleep, true);
+    usleep(20000);
+    weft__unstack_stuck(u, &f->rt, 0);
+    cpu_set_t a = affinity(f->w[0].tid);
+    WT_TRUE(CPU_EQUAL(&a, &f->one));
+    /* A late stamp on a blocked thread: not runnable, not moved. */
+    uint64_t now = weft_now();
+    atomic_store(&f->w[1].woken_at, now - 2 * WEFT__WAKE_LATE_NS);
+    (void)weft__unstack_check(u, &f->rt, now);
+    cpu_set_t b = affinity(f->w[1].tid);
+    WT_TRUE(CPU_EQUAL(&b, &f->one));
+    WT_EQ(atomic_load(&f->w[0].n_unstacked) + atomic_load(&f->w[1].n_unstacked), 0);
+    /* A stamp 10 ms old is stale: dropped, nothing pending. */
+    atomic_store(&f->w[1].woken_at, now - 20000000);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), 0);
+    WT_EQ(atomic_load(&f->w[1].woken_at), 0);
+    atomic_store(&f->s[1].sleep, false);
+    weft__unstack_free(u);
+}
+
+static void test_pinned_off(void **state)
+{
+    struct fake *f = *state;
+    f->rt.pin = true;
+    atomic_store(&f->rt.watch_wakes, false);
+    assert_null(weft__unstack_new(&f->rt));
+    WT_FALSE(atomic_load(&f->rt.watch_wakes));
+    f->rt.pin = false;
+    /* NULL is accepted everywhere. */
+    WT_EQ(weft__unstack_check(NULL, &f->rt, weft_now()), 0);
+    weft__unstack_stuck(NULL, &f->rt, 0);
+    weft__unstack_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stuck_worker_moved, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_late_wake_moved, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_alone_or_asleep_left, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_off, fake_setup, fake_teardown),
+    };
+    return WT_RUN_GROUP(tests);
+}
