@@ -48,6 +48,7 @@ static unsigned read_max(void)
 static void *pool_main(void *arg)
 {
     pool_thread *self = arg;
+    pthread_setname_np(pthread_self(), "weft-blocking");
     pthread_mutex_lock(&lock);
     for (;;) {
         if (head) {
