@@ -87,20 +87,28 @@ static int fake_teardown(void **state)
     return 0;
 }
 
-static cpu_set_t affinity(pid_t tid)
+static bool has_affinity(pid_t tid, const cpu_set_t *want)
 {
-    cpu_set_t s;
-    CPU_ZERO(&s);
-    WT_EQ(sched_getaffinity(tid, sizeof s, &s), 0);
-    return s;
+    cpu_set_t got;
+    CPU_ZERO(&got);
+    WT_EQ(sched_getaffinity(tid, sizeof got, &got), 0);
+    return CPU_EQUAL(&got, want);
 }
 
 /* What a move gives: the allowed set minus the shared CPU. */
 static bool moved_off(struct fake *f, pid_t tid)
 {
-    cpu_set_t want = f->full, got = affinity(tid);
+    cpu_set_t want = f->full;
     CPU_CLR(f->cpu, &want);
-    return CPU_EQUAL(&got, &want);
+    return has_affinity(tid, &want);
+}
+
+/* Progress made, so the monitor's next look gives the full set back. */
+static void check_restored(struct fake *f, weft__unstack *u, unsigned j)
+{
+    WT_EQ(weft__unstack_check(u, &f->rt, weft_now()), 0);
+    WT_TRUE(has_affinity(f->w[j].tid, &f->full));
+    weft__unstack_free(u);
 }
 
 static void test_stuck_worker_moved(void **state)
@@ -112,17 +120,13 @@ static void test_stuck_worker_moved(void **state)
     weft__unstack_stuck(u, &f->rt, 0);
     WT_TRUE(moved_off(f, f->w[0].tid));
     WT_EQ(atomic_load(&f->w[0].n_unstacked), 1);
-    cpu_set_t other = affinity(f->w[1].tid);
-    WT_TRUE(CPU_EQUAL(&other, &f->one)); /* the other is left where it is */
+    WT_TRUE(has_affinity(f->w[1].tid, &f->one)); /* the other is left where it is */
     /* No progress yet: it stays moved. */
     WT_EQ(weft__unstack_check(u, &f->rt, weft_now()), 0);
     WT_TRUE(moved_off(f, f->w[0].tid));
     /* It ran a task: the full set again. */
     atomic_fetch_add(&f->w[0].tick, 1);
-    WT_EQ(weft__unstack_check(u, &f->rt, weft_now()), 0);
-    cpu_set_t back = affinity(f->w[0].tid);
-    WT_TRUE(CPU_EQUAL(&back, &f->full));
-    weft__unstack_free(u);
+    check_restored(f, u, 0);
 }
 
 static void test_late_wake_moved(void **state)
@@ -135,8 +139,7 @@ static void test_late_wake_moved(void **state)
     atomic_store(&f->w[1].woken_at, now - 20000);
     uint64_t due = weft__unstack_check(u, &f->rt, now);
     WT_EQ(due, WEFT__WAKE_LATE_NS - 20000);
-    cpu_set_t same = affinity(f->w[1].tid);
-    WT_TRUE(CPU_EQUAL(&same, &f->one));
+    WT_TRUE(has_affinity(f->w[1].tid, &f->one));
     /* Late, and runnable beside worker 0's thread: moved. */
     atomic_store(&f->w[1].woken_at, now - 2 * WEFT__WAKE_LATE_NS);
     WT_NE(weft__unstack_check(u, &f->rt, now), 0); /* still pending */
@@ -145,10 +148,7 @@ static void test_late_wake_moved(void **state)
     /* It parked (stamp cleared, parks counted): the full set again. */
     atomic_store(&f->w[1].woken_at, 0);
     atomic_fetch_add(&f->w[1].n_parks, 1);
-    WT_EQ(weft__unstack_check(u, &f->rt, now), 0);
-    cpu_set_t back = affinity(f->w[1].tid);
-    WT_TRUE(CPU_EQUAL(&back, &f->full));
-    weft__unstack_free(u);
+    check_restored(f, u, 1);
 }
 
 static void test_alone_or_asleep_left(void **state)
@@ -160,14 +160,12 @@ static void test_alone_or_asleep_left(void **state)
     atomic_store(&f->s[1].sleep, true);
     usleep(20000);
     weft__unstack_stuck(u, &f->rt, 0);
-    cpu_set_t a = affinity(f->w[0].tid);
-    WT_TRUE(CPU_EQUAL(&a, &f->one));
+    WT_TRUE(has_affinity(f->w[0].tid, &f->one));
     /* A late stamp on a blocked thread: not runnable, not moved. */
     uint64_t now = weft_now();
     atomic_store(&f->w[1].woken_at, now - 2 * WEFT__WAKE_LATE_NS);
     (void)weft__unstack_check(u, &f->rt, now);
-    cpu_set_t b = affinity(f->w[1].tid);
-    WT_TRUE(CPU_EQUAL(&b, &f->one));
+    WT_TRUE(has_affinity(f->w[1].tid, &f->one));
     WT_EQ(atomic_load(&f->w[0].n_unstacked) + atomic_load(&f->w[1].n_unstacked), 0);
     /* A stamp 10 ms old is stale: dropped, nothing pending. */
     atomic_store(&f->w[1].woken_at, now - 20000000);
