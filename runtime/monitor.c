@@ -152,13 +152,16 @@ static bool monitor_sleep(weft__rt *rt, uint64_t due)
  * the call; nothing else changes. */
 static void short_slice(void)
 {
+    /* struct sched_attr's first version (48 bytes): glibc has none before 2.41, and
+     * <linux/sched/types.h> redefines glibc's struct sched_param. */
     struct {
         uint32_t size, policy;
         uint64_t flags;
         int32_t nice;
         uint32_t priority;
         uint64_t runtime, deadline, period;
-    } attr = {.size = 48, .policy = 0 /* SCHED_OTHER */, .runtime = 100000};
+    } attr = {.size = sizeof attr, .policy = 0 /* SCHED_OTHER */, .runtime = 100000};
+    _Static_assert(sizeof attr == 48, "SCHED_ATTR_SIZE_VER0");
     (void)syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
@@ -217,11 +220,12 @@ static void *monitor_main(void *arg)
             }
             /* Stuck: no progress for a whole period (the monitor may look sooner when
              * a wake-up is pending). */
-            if (now - s[i].since >= PERIOD_NS && !s[i].unstacked) {
+            bool stuck = now - s[i].since >= PERIOD_NS;
+            if (stuck && !s[i].unstacked) {
                 s[i].unstacked = true;
                 weft__unstack_stuck(unstack, rt, i);
             }
-            if (queued && now - s[i].since >= PERIOD_NS) {
+            if (stuck && queued) {
                 atomic_store_explicit(&w->stuck_tick, tick, memory_order_relaxed);
                 kick = true;
             }
