@@ -62,8 +62,17 @@ static inline __attribute__((always_inline)) void weft__park_finish(weft_task *p
 /* Metrics: one wake-up in WEFT_LAT_SAMPLE is timed until its task runs (stats.c). */
 static inline __attribute__((always_inline)) void weft__lat_stamp(weft__worker *w, weft_task *t)
 {
-    if (WEFT_LAT_SAMPLING && WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0))
+#if WEFT_LAT_SAMPLING
+    if (WEFT_UNLIKELY(++w->lat_sample % WEFT_LAT_SAMPLE == 0)) {
         t->wake_tsc = (uint32_t)weft__clock_raw() | 1; /* low bits, never 0 */
+        /* Rides on the sample's branch: weft__monitor_unparked makes the next wake-up a
+         * sample when it sets poke_on_next, so the hot path has no test of its own. */
+        weft__monitor_watch_next(w);
+    }
+#else
+    (void)t;
+    weft__monitor_watch_next(w);
+#endif
 }
 
 static inline __attribute__((always_inline)) void weft__next_put(weft__worker *w, weft_task *t);
@@ -233,7 +242,7 @@ static inline __attribute__((always_inline)) void weft__schedule_lifo_on(weft__w
         weft__schedule(t, true);
         return;
     }
-    weft__lat_stamp(w, t);
+    weft__lat_stamp(w, t); /* also weft__monitor_watch_next's check */
     weft__next_put(w, t);
 }
 

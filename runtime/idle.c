@@ -74,6 +74,7 @@
 #include "runtime/internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 /* Step 1b. */
@@ -353,11 +354,16 @@ static void park(weft__rt *rt, weft__worker *w)
     weft__io_reap(w);
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);
-    clear_woken(w); /* after the exchange: a waker that won it stamped before */
-    /* Back to work while others sleep: stuck workers are worth watching again (the
-     * monitor sleeps a slow period while all are parked; a futex wake only then). */
-    if (atomic_load_explicit(&rt->nparked, memory_order_relaxed))
-        weft__monitor_poke();
+    /* After the exchange: a waker that won it stamped before. */
+    if (atomic_load_explicit(&w->woken_at, memory_order_relaxed)) {
+        atomic_store_explicit(&w->woken_at, 0, memory_order_relaxed);
+        weft__unstack_woken(w);
+    }
+    /* Back to work while others sleep, and the monitor perhaps sleeping its slow period:
+     * not poked here (with the monitor SCHED_FIFO that was +7 µs CPU per timer wake of a
+     * lone task, bench sleep_wake). What can strand a task pokes it then: waking another
+     * worker (weft__worker_wake), or a task filling the next slot (poke_on_next). */
+    weft__monitor_unparked(w);
     if (w->timers.len)
         weft__timers_run(w, weft_now());
     if (weft__packing(rt))
@@ -440,6 +446,8 @@ void weft__worker_wake(weft__worker *w)
     /* The monitor moves it if it gets no CPU (unstack.c): stamp, then make sure the
      * monitor watches (seq_cst store, pairs with monitor_sleep's re-check). */
     if (atomic_load_explicit(&weft__rt_cur->watch_wakes, memory_order_relaxed)) {
+        atomic_store_explicit(&w->woken_by, self ? (int)self->index : -1, memory_order_relaxed);
+        atomic_store_explicit(&w->woken_cpu, self ? sched_getcpu() : -1, memory_order_relaxed);
         atomic_store(&w->woken_at, weft_now());
         /* Before the write: the woken thread may preempt this one right in it. */
         weft__monitor_poke();

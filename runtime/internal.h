@@ -408,6 +408,10 @@ struct weft__worker {
     _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
     _Atomic uint64_t woken_at; /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
+    _Atomic int woken_by, woken_cpu; /* that waker's index and CPU, -1 for none */
+    /* The worker it woke runs on its CPU, so it may wait behind it: when, and its tick
+     * then (unstack.c). Set by that worker, cleared by the monitor. */
+    _Atomic uint64_t preempted_at, preempted_tick;
     int wake_fd;                            /* eventfd; its read is armed in the ring */
     /* Tasks other workers sent here (migrate.c): a LIFO stack pushed with a CAS, taken
      * whole by the owner (or by a thief when the owner is stuck). */
@@ -432,6 +436,9 @@ struct weft__worker {
     bool wake_armed;
     bool batching; /* in weft__io_reap or weft__timers_run: tasks are queued without a
                     * wake-up each; the batch decides itself (idle.c step 5a) */
+    /* Unparked while others stay parked and the monitor slept its slow period: the
+     * first task put in the next slot from a task pokes it (weft__monitor_watch_next). */
+    bool poke_on_next;
     uint64_t wake_buf;
     uint32_t rand;
     weft__timers timers;
@@ -513,6 +520,7 @@ typedef struct weft__rt {
     void *main_result;
     pthread_t monitor;
     bool monitor_on;
+    bool monitor_rt; /* try SCHED_FIFO for the monitor (WEFT_MONITOR_RT, monitor.c) */
 } weft__rt;
 
 extern weft__rt *weft__rt_cur;
@@ -605,6 +613,9 @@ weft__unstack *weft__unstack_new(weft__rt *rt);
 /* Each monitor period: moves late woken workers; returns in how many ns the monitor
  * should look again because a wake-up is pending, 0 if none is. */
 uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now);
+/* Worker w was kicked by another and runs now: if on its waker's CPU, tell the monitor
+ * (unstack.c). Worker thread only. */
+void weft__unstack_woken(weft__worker *w);
 /* A worker that made no progress for a period: it may be waiting for its CPU. */
 void weft__unstack_stuck(weft__unstack *u, const weft__rt *rt, unsigned worker);
 void weft__unstack_free(weft__unstack *u);
@@ -647,8 +658,24 @@ static inline bool weft__io_busy(const weft__worker *w)
 
 void weft__monitor_start(void);
 void weft__monitor_stop(void);
-/* A worker is about to park: end the monitor's slow sleep (monitor.c). */
+/* End the monitor's slow sleep (monitor.c): a worker is about to park while another
+ * runs, one woke another (unstack.c), or a task queued a woken one in its next slot. */
 void weft__monitor_poke(void);
+extern _Atomic uint32_t weft__mon_slow; /* 1 while the monitor sleeps a slow period */
+/* A task was put in w's next-task slot, which only a stuck worker gives up. While
+ * another worker is parked the monitor must watch at its short period; the only way it
+ * can be in its slow one (10 ms) then is that this worker unparked from an all-parked
+ * runtime: weft__monitor_unparked (idle.c) then sets poke_on_next and makes the next
+ * wake-up a latency sample, whose branch (weft__lat_stamp) makes this check, so the
+ * hot path has no test of its own. weft__monitor_next_queued pokes if a task is
+ * running (not the scheduler running timers), or waits for the next wake-up. */
+__attribute__((cold)) void weft__monitor_next_queued(weft__worker *w);
+void weft__monitor_unparked(weft__worker *w);
+static inline void weft__monitor_watch_next(weft__worker *w)
+{
+    if (WEFT_UNLIKELY(w->poke_on_next))
+        weft__monitor_next_queued(w);
+}
 /* cgroup.c: the CPU limit (quota / period, smallest up the hierarchy, v1 or v2) of the
  * process's cgroups, read from files under root ("" for the system); 0 for none. */
 double weft__cgroup_cpu_limit(const char *root);

@@ -1,19 +1,22 @@
 /* weft — the monitor thread: stuck workers and slow tasks.
  *
  * Every PERIOD_NS it samples each worker's tick (tasks started) and current task:
- *  1. A worker whose tick has not moved for a whole period while it runs a task is
+ *  1. A worker whose tick has not moved for STUCK_NS (two looks) while it runs a task is
  *     stuck in that task. If it has queued work, its stuck_tick is published — thieves
  *     may then take even its next-task slot and its inbox (idle.c, migrate.c) — and a
  *     parked worker is woken to do so. Every runnable task thus reaches an idle worker
- *     within about two periods, including the one in the next slot, which is otherwise
- *     left to its owner so message passing stays on one core.
+ *     within about a period, including the one in the next slot, which is otherwise
+ *     left to its owner so message passing stays on one core (the monitor looks again
+ *     after STUCK_NS when it finds one waiting there behind a worker that ran few tasks
+ *     lately, and the worker pokes it awake from its slow sleep: weft__monitor_watch_next).
  *  2. The same check closes the rare lost-wake race of weft__notify_parked: queued work
  *     plus a parked worker plus no searcher gets a wake-up. While packing (idle.c step
  *     7), only a queue whose head stood still since the last sample does: one its
  *     owner works through is left to it.
  *  1a. A worker whose thread waits for a CPU behind another worker's thread is moved
  *     off that CPU (unstack.c): one woken (weft__worker_wake) that has not run
- *     WAKE_LATE_NS later, and one that made no progress for a period.
+ *     WAKE_LATE_NS later, a waker the woken one shares a CPU with, and one that made
+ *     no progress for STUCK_NS. It runs SCHED_FIFO where permitted (monitor_priority).
  *  2a. It samples the CPU left to the process (cpuload.c) every 100 ms, which turns
  *     packing on and off.
  *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
@@ -40,13 +43,15 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { PERIOD_NS = 500000, SLOW_NS = 10000000, REPORTS_PER_SEC = 4 };
+enum { PERIOD_NS = 500000, STUCK_NS = 250000, SLOW_NS = 10000000, REPORTS_PER_SEC = 4 };
+enum { FEW_TASKS = 16 };
 
 /* SIGURG, as Go's preemption: ignored by default, so a stray one harms nobody, and
  * rarely used by programs (only for TCP urgent data). */
@@ -104,13 +109,33 @@ static void stall_report(weft__rt *rt, unsigned i, weft_task *cur, uint64_t ran)
     }
     weft__trace_request_dump();
 }
-static _Atomic uint32_t mon_slow; /* 1 while the monitor sleeps a slow period */
+_Atomic uint32_t weft__mon_slow;
 
 void weft__monitor_poke(void)
 {
-    /* seq_cst: pairs with monitor_sleep's store of mon_slow and its re-check. */
-    if (atomic_load(&mon_slow) && atomic_exchange(&mon_slow, 0))
-        syscall(SYS_futex, &mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    /* seq_cst: pairs with monitor_sleep's store of weft__mon_slow and its re-check. */
+    if (atomic_load(&weft__mon_slow) && atomic_exchange(&weft__mon_slow, 0))
+        syscall(SYS_futex, &weft__mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void weft__monitor_next_queued(weft__worker *w)
+{
+    if (!atomic_load_explicit(&w->current, memory_order_relaxed)) {
+        /* The scheduler itself (timers, I/O) runs that task next: keep watching. */
+        w->lat_sample |= WEFT_LAT_SAMPLE - 1;
+        return;
+    }
+    w->poke_on_next = false;
+    if (atomic_load_explicit(&weft__rt_cur->nparked, memory_order_relaxed))
+        weft__monitor_poke();
+}
+
+void weft__monitor_unparked(weft__worker *w)
+{
+    w->poke_on_next = atomic_load_explicit(&weft__rt_cur->nparked, memory_order_relaxed) &&
+                      atomic_load_explicit(&weft__mon_slow, memory_order_relaxed);
+    if (w->poke_on_next) /* the next wake-up is a latency sample (weft__lat_stamp) */
+        w->lat_sample |= WEFT_LAT_SAMPLE - 1;
 }
 
 /* A wake-up stamped and not yet taken up (unstack.c). */
@@ -119,7 +144,7 @@ static bool wakes_pending(const weft__rt *rt)
     if (!atomic_load_explicit(&rt->watch_wakes, memory_order_relaxed))
         return false;
     for (unsigned i = 0; i < rt->nworkers; i++)
-        if (atomic_load(&rt->workers[i].woken_at))
+        if (atomic_load(&rt->workers[i].woken_at) || atomic_load(&rt->workers[i].preempted_at))
             return true;
     return false;
 }
@@ -134,24 +159,37 @@ static bool monitor_sleep(weft__rt *rt, uint64_t due)
         nanosleep(&ts, NULL);
         return false;
     }
-    atomic_store(&mon_slow, 1);
+    atomic_store(&weft__mon_slow, 1);
     /* Re-check after announcing the slow sleep: a worker that parked (or a waker that
-     * stamped a wake-up) in between either sees mon_slow and pokes, or is seen here. */
+     * stamped a wake-up) in between either sees weft__mon_slow and pokes, or is seen here. */
     parked = atomic_load(&rt->nparked);
     if (!(parked > 0 && parked < rt->nworkers) && !wakes_pending(rt)) {
         struct timespec ts = {0, SLOW_NS};
-        syscall(SYS_futex, &mon_slow, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+        syscall(SYS_futex, &weft__mon_slow, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
     }
-    return atomic_exchange(&mon_slow, 0) == 0; /* a poker cleared it */
+    return atomic_exchange(&weft__mon_slow, 0) == 0; /* a poker cleared it */
 }
 
-/* Ask for a short time slice (Linux 6.12+, EEVDF; unprivileged for SCHED_OTHER): a
- * woken thread with a shorter slice than the running one preempts it, so the monitor,
- * woken on the CPU of a worker spinning in a long task (unstack.c explains why that
- * happens), runs at once instead of after that worker's slice. Older kernels refuse
- * the call; nothing else changes. */
-static void short_slice(void)
+/* The monitor must run within microseconds of its wake-up even when it is woken on the
+ * CPU of a worker spinning in a long task — the case it exists for (unstack.c explains
+ * why it happens). Traced here: with only the short slice below, the monitor, woken
+ * with a slightly negative lag, was not eligible at once, and the spinning worker's
+ * slice protection (RUN_TO_PARITY) kept it waiting 1.45 ms while the other vCPU idled.
+ * So, where the process may (root, CAP_SYS_NICE or RLIMIT_RTPRIO ≥ 1), the monitor is
+ * SCHED_FIFO at the lowest priority: it preempts a normal thread at once, or the RT
+ * scheduler puts it on a CPU running none. It never spins: it sleeps ≥ 100 µs between
+ * looks, and each look reads a few words per worker. SCHED_RESET_ON_FORK keeps the
+ * policy from spreading. WEFT_MONITOR_RT=0 turns this off.
+ *
+ * Otherwise it asks for a short time slice (Linux 6.12+, EEVDF; unprivileged for
+ * SCHED_OTHER): a woken thread with a shorter slice than the running one preempts it
+ * when it is eligible. Older kernels refuse the call; nothing else changes. */
+static void monitor_priority(bool rt_allowed)
 {
+    struct sched_param sp = {.sched_priority = 1};
+    if (rt_allowed &&
+        syscall(SYS_sched_setscheduler, 0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
+        return;
     /* struct sched_attr's first version (48 bytes): glibc has none before 2.41, and
      * <linux/sched/types.h> redefines glibc's struct sched_param. */
     struct {
@@ -165,11 +203,17 @@ static void short_slice(void)
     (void)syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
+/* The earlier of two delays, 0 meaning none. */
+static uint64_t sooner(uint64_t due, uint64_t d)
+{
+    return !due || d < due ? d : due;
+}
+
 static void *monitor_main(void *arg)
 {
     weft__rt *rt = arg;
-    pthread_setname_np(pthread_self(), "weft-monitor");
-    short_slice();
+    monitor_priority(rt->monitor_rt);
+    pthread_setname_np(pthread_self(), "weft-monitor"); /* after: tests read both */
     unsigned n = rt->nworkers;
     sample *s = weft__calloc(n, sizeof *s);
     if (!s)
@@ -208,6 +252,7 @@ static void *monitor_main(void *arg)
             bool moved = head != s[i].head;
             s[i].head = head;
             if (tick != s[i].tick || !cur) {
+                uint64_t ran = tick - s[i].tick; /* tasks run since the last look */
                 s[i].tick = tick;
                 s[i].since = now;
                 s[i].reported = false;
@@ -216,11 +261,20 @@ static void *monitor_main(void *arg)
                  * 7): only when the queue stood still for a period. */
                 if (weft__runq_len(&w->runq) && (!pack || !moved))
                     kick = true;
+                /* A task waits in the next slot or the inbox, which only a stuck
+                 * worker gives up, while a worker is idle, and this worker ran few
+                 * tasks lately, so the current one may be long: look again after
+                 * STUCK_NS rather than a period, so the waiting task reaches the idle
+                 * worker within ~0.5 ms even when this one started just before. (A
+                 * worker passing messages runs thousands a period: no extra look.) */
+                else if (cur && queued && ran <= FEW_TASKS && atomic_load(&rt->nparked))
+                    due = sooner(due, STUCK_NS);
                 continue;
             }
-            /* Stuck: no progress for a whole period (the monitor may look sooner when
-             * a wake-up is pending). */
-            bool stuck = now - s[i].since >= PERIOD_NS;
+            /* Stuck: no progress for STUCK_NS at least (two looks with one tick). */
+            bool stuck = now - s[i].since >= STUCK_NS;
+            if (!stuck && queued && atomic_load(&rt->nparked))
+                due = sooner(due, s[i].since + STUCK_NS - now);
             if (stuck && !s[i].unstacked) {
                 s[i].unstacked = true;
                 weft__unstack_stuck(unstack, rt, i);

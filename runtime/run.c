@@ -323,6 +323,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     const char *age = getenv("WEFT_STEAL_AGE_US");
     rt->steal_age_ns = (age && *age ? (uint64_t)atoi(age) : 20) * 1000u;
     weft__cpuload_init(rt); /* WEFT_PACK (cpuload.c) */
+    const char *mrt = getenv("WEFT_MONITOR_RT");
+    rt->monitor_rt = !(mrt && strcmp(mrt, "0") == 0);
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cond, NULL);
     if (posix_memalign((void **)&ws, WEFT_CACHELINE, rt->nworkers * sizeof *ws) != 0)
@@ -335,6 +337,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
         ws[i].spin_ns = rt->spin_ns;
         /* No tick value yet: a worker that has run nothing (tick 0) is not stuck. */
         atomic_init(&ws[i].stuck_tick, UINT64_MAX);
+        atomic_init(&ws[i].woken_by, -1);
+        atomic_init(&ws[i].woken_cpu, -1);
         weft__runq_init(&ws[i].runq);
         weft__timers_init(&ws[i].timers);
     }

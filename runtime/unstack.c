@@ -11,10 +11,16 @@
  * busy one, and waited 1–5 ms. A hypervisor reports an idle vCPU as preempted, which
  * makes Linux treat it as busy when it places a wakee. Pinned workers never meet this.
  *
- * Two triggers, both ending in unstack_one():
+ * Three triggers, all ending in unstack_one():
  *  - the waker stamps the time (woken_at) and pokes the monitor out of a slow sleep;
  *    the worker clears the stamp when it runs. While a stamp is pending, the monitor
  *    looks again when it is WAKE_LATE_NS old (a wake-up takes ~20 µs here);
+ *  - the waker also leaves its index and CPU (woken_by, woken_cpu); the woken worker,
+ *    when it runs on that CPU, stamps the waker (preempted_at, with its tick) and pokes
+ *    the monitor: if the waker is still in the same task WAKE_LATE_NS later, the
+ *    monitor looks at it once — the woken thread may have preempted it (traced: the
+ *    main task spawned a hog and woke the other worker, which preempted it on its vCPU
+ *    and stole the hog; the hog's child waited behind both for 0.8 ms);
  *  - a worker that made no progress (tick) for a monitor period, once per episode.
  * unstack_one reads the thread's state and CPU (/proc/self/task/TID/stat); if it is
  * runnable where another worker's thread is runnable too, it gets the allowed CPUs
@@ -125,6 +131,34 @@ void weft__unstack_stuck(weft__unstack *u, const weft__rt *rt, unsigned worker)
         unstack_one(u, rt, worker);
 }
 
+/* One stamp of worker j: dropped when stale or when still_there says j moved on since.
+ * Once WAKE_LATE_NS old, j is looked at; then every WAKE_LATE_NS while the stamp stays
+ * (the woken worker clears woken_at when it runs), or only once (once: the monitor
+ * clears it). Lowers *due to when the next look is wanted. */
+static void check_stamp(weft__unstack *u, const weft__rt *rt, unsigned j,
+                        _Atomic uint64_t *stamp, bool still_there, bool once, uint64_t now,
+                        uint64_t *due)
+{
+    uint64_t at = atomic_load_explicit(stamp, memory_order_relaxed);
+    if (!at)
+        return;
+    uint64_t age = now > at ? now - at : 0;
+    if (!still_there || age >= WAKE_STALE_NS) {
+        (void)atomic_compare_exchange_strong(stamp, &at, 0); /* a later kick stamped anew */
+        return;
+    }
+    if (age >= WAKE_LATE_NS) {
+        unstack_one(u, rt, j);
+        if (once) {
+            (void)atomic_compare_exchange_strong(stamp, &at, 0);
+            return;
+        }
+    }
+    uint64_t wait = age < WAKE_LATE_NS ? WAKE_LATE_NS - age : WAKE_LATE_NS;
+    if (!*due || wait < *due)
+        *due = wait;
+}
+
 uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now)
 {
     if (!u)
@@ -132,29 +166,41 @@ uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now)
     uint64_t due = 0; /* ns until the next look is wanted */
     for (unsigned j = 0; j < u->n; j++) {
         weft__worker *w = &rt->workers[j];
+        uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
         /* Moved and since then ran a task or parked: the full set again (widening
          * migrates nothing). */
         if (u->moved[j].on &&
-            (atomic_load_explicit(&w->tick, memory_order_relaxed) != u->moved[j].tick ||
+            (tick != u->moved[j].tick ||
              atomic_load_explicit(&w->n_parks, memory_order_relaxed) != u->moved[j].parks)) {
             (void)sched_setaffinity(w->tid, sizeof u->allowed, &u->allowed);
             u->moved[j].on = false;
         }
-        uint64_t woken = atomic_load_explicit(&w->woken_at, memory_order_relaxed);
-        if (!woken)
-            continue;
-        uint64_t age = now > woken ? now - woken : 0;
-        if (age >= WAKE_STALE_NS) {
-            (void)atomic_compare_exchange_strong(&w->woken_at, &woken, 0);
-            continue;
-        }
-        uint64_t wait = age < WAKE_LATE_NS ? WAKE_LATE_NS - age : WAKE_LATE_NS;
-        if (!due || wait < due)
-            due = wait;
-        if (age >= WAKE_LATE_NS)
-            unstack_one(u, rt, j);
+        /* Woken and (the worker clears the stamp when it runs) not running yet. */
+        check_stamp(u, rt, j, &w->woken_at, true, false, now, &due);
+        /* The worker it woke runs on its CPU, and it is still in the same task (not
+         * parked: a waker handing work over often parks right after). */
+        check_stamp(u, rt, j, &w->preempted_at,
+                    tick == atomic_load_explicit(&w->preempted_tick, memory_order_relaxed) &&
+                        !atomic_load_explicit(&w->parked, memory_order_relaxed),
+                    true, now, &due);
     }
     return due;
+}
+
+void weft__unstack_woken(weft__worker *w)
+{
+    int by = atomic_load_explicit(&w->woken_by, memory_order_relaxed);
+    int cpu = atomic_load_explicit(&w->woken_cpu, memory_order_relaxed);
+    weft__rt *rt = weft__rt_cur;
+    if (by < 0 || (unsigned)by >= rt->nworkers || (unsigned)by == w->index || cpu < 0 ||
+        sched_getcpu() != cpu)
+        return;
+    weft__worker *waker = &rt->workers[by];
+    atomic_store_explicit(&waker->preempted_tick,
+                          atomic_load_explicit(&waker->tick, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store(&waker->preempted_at, weft_now()); /* seq_cst: as woken_at's store */
+    weft__monitor_poke();
 }
 
 void weft__unstack_free(weft__unstack *u)

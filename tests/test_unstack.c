@@ -6,11 +6,18 @@
  * stuck for a period and a worker woken and not running after 0.1 ms are moved off the
  * CPU (their affinity becomes the allowed set minus that CPU), a thread alone on its
  * CPU or not runnable is left alone, the full set comes back after progress, and a
- * stale wake-up stamp is dropped. Needs 2 allowed CPUs (skips otherwise). */
+ * stale wake-up stamp is dropped; a waker whose woken worker runs on its CPU is moved
+ * when it has not moved on 0.1 ms later, and that stamp is set only on the waker's CPU.
+ * Last, the monitor thread's policy: SCHED_FIFO where permitted, SCHED_OTHER with
+ * WEFT_MONITOR_RT=0. The fake-runtime tests need 2 allowed CPUs (skip otherwise). */
 #include "fixture.h"
 #include "runtime/internal.h"
 
+#include <dirent.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct spinner {
@@ -28,7 +35,7 @@ static void *spin_main(void *arg)
     while (!atomic_load(&s->stop)) {
         atomic_store_explicit(&s->cpu, sched_getcpu(), memory_order_relaxed);
         if (atomic_load(&s->sleep))
-            usleep(1000);
+            usleep(50000); /* long naps: it is rarely caught runnable (test_alone_or_asleep_left) */
         else
             __builtin_ia32_pause();
     }
@@ -175,6 +182,135 @@ static void test_alone_or_asleep_left(void **state)
     weft__unstack_free(u);
 }
 
+static void test_preempted_waker_moved(void **state)
+{
+    struct fake *f = *state;
+    weft__unstack *u = weft__unstack_new(&f->rt);
+    WT_NONNULL(u);
+    uint64_t now = weft_now();
+    /* Worker 0 woke worker 1, which runs on its CPU; worker 0 has not moved on since. */
+    atomic_store(&f->w[0].preempted_tick, atomic_load(&f->w[0].tick));
+    atomic_store(&f->w[0].preempted_at, now - 30000);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), WEFT__WAKE_LATE_NS - 30000);
+    WT_TRUE(has_affinity(f->w[0].tid, &f->one));
+    atomic_store(&f->w[0].preempted_at, now - 2 * WEFT__WAKE_LATE_NS);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), 0); /* looked at once: nothing pending */
+    WT_EQ(atomic_load(&f->w[0].preempted_at), 0);
+    WT_TRUE(moved_off(f, f->w[0].tid));
+    WT_EQ(atomic_load(&f->w[0].n_unstacked), 1);
+    atomic_fetch_add(&f->w[0].tick, 1);
+    check_restored(f, u, 0);
+}
+
+static void test_waker_moved_on_left(void **state)
+{
+    struct fake *f = *state;
+    weft__unstack *u = weft__unstack_new(&f->rt);
+    WT_NONNULL(u);
+    uint64_t now = weft_now();
+    /* It ran another task since the stamp: dropped at once, no look, nothing due. */
+    atomic_store(&f->w[0].preempted_tick, atomic_load(&f->w[0].tick) - 1);
+    atomic_store(&f->w[0].preempted_at, now - 2 * WEFT__WAKE_LATE_NS);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), 0);
+    WT_EQ(atomic_load(&f->w[0].preempted_at), 0);
+    /* It parked (a waker handing work over): dropped too, even before it is late. */
+    atomic_store(&f->w[0].preempted_tick, atomic_load(&f->w[0].tick));
+    atomic_store(&f->w[0].parked, true);
+    atomic_store(&f->w[0].preempted_at, now - 1000);
+    WT_EQ(weft__unstack_check(u, &f->rt, now), 0);
+    WT_EQ(atomic_load(&f->w[0].preempted_at), 0);
+    atomic_store(&f->w[0].parked, false);
+    WT_TRUE(has_affinity(f->w[0].tid, &f->one));
+    WT_EQ(atomic_load(&f->w[0].n_unstacked), 0);
+    weft__unstack_free(u);
+}
+
+/* The woken worker's side: it stamps its waker only when it runs on the waker's CPU. */
+static void test_woken_stamps_waker_on_its_cpu(void **state)
+{
+    struct fake *f = *state;
+    cpu_set_t mine;
+    WT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+    WT_EQ(sched_setaffinity(0, sizeof f->one, &f->one), 0); /* this thread plays worker 1 */
+    weft__rt_cur = &f->rt;
+    f->w[1].index = 1;
+    atomic_store(&f->w[0].tick, 7);
+    atomic_store(&f->w[1].woken_by, 0);
+    atomic_store(&f->w[1].woken_cpu, f->cpu == 0 ? 1 : 0); /* elsewhere: no stamp */
+    weft__unstack_woken(&f->w[1]);
+    WT_EQ(atomic_load(&f->w[0].preempted_at), 0);
+    atomic_store(&f->w[1].woken_cpu, f->cpu); /* on the waker's CPU: stamped */
+    uint64_t before = weft_now();
+    weft__unstack_woken(&f->w[1]);
+    WT_GE(atomic_load(&f->w[0].preempted_at), before);
+    WT_EQ(atomic_load(&f->w[0].preempted_tick), 7);
+    atomic_store(&f->w[0].preempted_at, 0);
+    atomic_store(&f->w[1].woken_by, -1); /* a plain thread's kick: no waker to stamp */
+    weft__unstack_woken(&f->w[1]);
+    WT_EQ(atomic_load(&f->w[0].preempted_at), 0);
+    weft__rt_cur = NULL;
+    WT_EQ(sched_setaffinity(0, sizeof mine, &mine), 0);
+}
+
+/* ---- the monitor's scheduling policy (monitor.c) ---------------------------------- */
+
+static void *try_fifo(void *arg)
+{
+    (void)arg;
+    struct sched_param sp = {.sched_priority = 1};
+    return (void *)(intptr_t)(sched_setscheduler(0, SCHED_FIFO, &sp) == 0);
+}
+
+static int policy_seen;
+
+/* The monitor's policy, or -1 if no thread is called weft-monitor. */
+static int monitor_policy(void)
+{
+    int policy = -1;
+    DIR *d = opendir("/proc/self/task");
+    WT_NONNULL(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            continue;
+        if (fgets(comm, sizeof comm, fp) && strncmp(comm, "weft-monitor", 12) == 0)
+            policy = sched_getscheduler(atoi(e->d_name)) & ~SCHED_RESET_ON_FORK;
+        fclose(fp);
+    }
+    closedir(d);
+    return policy;
+}
+
+static void *read_monitor_policy(void *arg)
+{
+    (void)arg;
+    /* The monitor sets its policy, then its name, as it starts: wait for the name. */
+    for (int i = 0; i < 2000 && (policy_seen = monitor_policy()) < 0; i++)
+        WT_OK(weft_sleep(WT_MS));
+    return NULL;
+}
+
+static void test_monitor_policy(void **state)
+{
+    (void)state;
+    pthread_t th;
+    void *ok = NULL;
+    WT_EQ(pthread_create(&th, NULL, try_fifo, NULL), 0);
+    WT_EQ(pthread_join(th, &ok), 0);
+    weft_config cfg = {.workers = 2};
+    WT_EQ(weft_run(&cfg, read_monitor_policy, NULL, NULL), 0);
+    print_message("      monitor policy %d (SCHED_FIFO permitted: %s)\n", policy_seen,
+                  ok ? "yes" : "no");
+    WT_EQ(policy_seen, ok ? SCHED_FIFO : SCHED_OTHER);
+    WT_EQ(setenv("WEFT_MONITOR_RT", "0", 1), 0);
+    WT_EQ(weft_run(&cfg, read_monitor_policy, NULL, NULL), 0);
+    unsetenv("WEFT_MONITOR_RT");
+    WT_EQ(policy_seen, SCHED_OTHER);
+}
+
 static void test_pinned_off(void **state)
 {
     struct fake *f = *state;
@@ -195,7 +331,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stuck_worker_moved, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_late_wake_moved, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_alone_or_asleep_left, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_preempted_waker_moved, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_waker_moved_on_left, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_woken_stamps_waker_on_its_cpu, fake_setup,
+                                        fake_teardown),
         cmocka_unit_test_setup_teardown(test_pinned_off, fake_setup, fake_teardown),
+        cmocka_unit_test(test_monitor_policy),
     };
     return WT_RUN_GROUP(tests);
 }
