@@ -291,11 +291,13 @@ static void pack_handover(weft__rt *rt, weft__worker *w)
     atomic_fetch_add_explicit(&w->n_handed, n, memory_order_relaxed);
 }
 
-/* It runs: a waker's stamp is taken up (unstack.c). */
-static inline void clear_woken(weft__worker *w)
+/* It runs: a waker's stamp is taken up (unstack.c). True if there was one. */
+static inline bool clear_woken(weft__worker *w)
 {
-    if (atomic_load_explicit(&w->woken_at, memory_order_relaxed))
-        atomic_store_explicit(&w->woken_at, 0, memory_order_relaxed);
+    if (!atomic_load_explicit(&w->woken_at, memory_order_relaxed))
+        return false;
+    atomic_store_explicit(&w->woken_at, 0, memory_order_relaxed);
+    return true;
 }
 
 static void park(weft__rt *rt, weft__worker *w)
@@ -355,10 +357,8 @@ static void park(weft__rt *rt, weft__worker *w)
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);
     /* After the exchange: a waker that won it stamped before. */
-    if (atomic_load_explicit(&w->woken_at, memory_order_relaxed)) {
-        atomic_store_explicit(&w->woken_at, 0, memory_order_relaxed);
+    if (clear_woken(w))
         weft__unstack_woken(w);
-    }
     /* Back to work while others sleep, and the monitor perhaps sleeping its slow period:
      * not poked here (with the monitor SCHED_FIFO that was +7 µs CPU per timer wake of a
      * lone task, bench sleep_wake). What can strand a task pokes it then: waking another

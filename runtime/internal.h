@@ -616,7 +616,7 @@ uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now)
 /* Worker w was kicked by another and runs now: if on its waker's CPU, tell the monitor
  * (unstack.c). Worker thread only. */
 void weft__unstack_woken(weft__worker *w);
-/* A worker that made no progress for a period: it may be waiting for its CPU. */
+/* A worker that made no progress for 0.25 ms: it may be waiting for its CPU. */
 void weft__unstack_stuck(weft__unstack *u, const weft__rt *rt, unsigned worker);
 void weft__unstack_free(weft__unstack *u);
 

@@ -118,11 +118,17 @@ void weft__monitor_poke(void)
         syscall(SYS_futex, &weft__mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* w's next wake-up is a latency sample, whose branch checks poke_on_next (handoff.h). */
+static void check_next_wake(weft__worker *w)
+{
+    w->lat_sample |= WEFT_LAT_SAMPLE - 1;
+}
+
 void weft__monitor_next_queued(weft__worker *w)
 {
     if (!atomic_load_explicit(&w->current, memory_order_relaxed)) {
         /* The scheduler itself (timers, I/O) runs that task next: keep watching. */
-        w->lat_sample |= WEFT_LAT_SAMPLE - 1;
+        check_next_wake(w);
         return;
     }
     w->poke_on_next = false;
@@ -134,8 +140,8 @@ void weft__monitor_unparked(weft__worker *w)
 {
     w->poke_on_next = atomic_load_explicit(&weft__rt_cur->nparked, memory_order_relaxed) &&
                       atomic_load_explicit(&weft__mon_slow, memory_order_relaxed);
-    if (w->poke_on_next) /* the next wake-up is a latency sample (weft__lat_stamp) */
-        w->lat_sample |= WEFT_LAT_SAMPLE - 1;
+    if (w->poke_on_next)
+        check_next_wake(w);
 }
 
 /* A wake-up stamped and not yet taken up (unstack.c). */

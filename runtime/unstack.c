@@ -21,7 +21,8 @@
  *    monitor looks at it once — the woken thread may have preempted it (traced: the
  *    main task spawned a hog and woke the other worker, which preempted it on its vCPU
  *    and stole the hog; the hog's child waited behind both for 0.8 ms);
- *  - a worker that made no progress (tick) for a monitor period, once per episode.
+ *  - a worker that made no progress (tick) for STUCK_NS (0.25 ms, monitor.c), once per
+ *    episode.
  * unstack_one reads the thread's state and CPU (/proc/self/task/TID/stat); if it is
  * runnable where another worker's thread is runnable too, it gets the allowed CPUs
  * minus that one as its affinity, which makes the kernel move it at once. It gets the
