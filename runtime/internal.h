@@ -661,7 +661,6 @@ void weft__monitor_stop(void);
 /* End the monitor's slow sleep (monitor.c): a worker is about to park while another
  * runs, one woke another (unstack.c), or a task queued a woken one in its next slot. */
 void weft__monitor_poke(void);
-extern _Atomic uint32_t weft__mon_slow; /* 1 while the monitor sleeps a slow period */
 /* A task was put in w's next-task slot, which only a stuck worker gives up. While
  * another worker is parked the monitor must watch at its short period; the only way it
  * can be in its slow one (10 ms) then is that this worker unparked from an all-parked

@@ -109,13 +109,18 @@ static void stall_report(weft__rt *rt, unsigned i, weft_task *cur, uint64_t ran)
     }
     weft__trace_request_dump();
 }
-_Atomic uint32_t weft__mon_slow;
+/* 1 while the monitor sleeps a slow period. Workers read it on their park paths and the
+ * monitor writes it every slow sleep: on a line of its own, away from the clock's
+ * read-mostly constants. */
+static struct WEFT_ALIGNED {
+    _Atomic uint32_t v;
+} mon_slow;
 
 void weft__monitor_poke(void)
 {
-    /* seq_cst: pairs with monitor_sleep's store of weft__mon_slow and its re-check. */
-    if (atomic_load(&weft__mon_slow) && atomic_exchange(&weft__mon_slow, 0))
-        syscall(SYS_futex, &weft__mon_slow, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    /* seq_cst: pairs with monitor_sleep's store of mon_slow and its re-check. */
+    if (atomic_load(&mon_slow.v) && atomic_exchange(&mon_slow.v, 0))
+        syscall(SYS_futex, &mon_slow.v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* w's next wake-up is a latency sample, whose branch checks poke_on_next (handoff.h). */
@@ -139,7 +144,7 @@ void weft__monitor_next_queued(weft__worker *w)
 void weft__monitor_unparked(weft__worker *w)
 {
     w->poke_on_next = atomic_load_explicit(&weft__rt_cur->nparked, memory_order_relaxed) &&
-                      atomic_load_explicit(&weft__mon_slow, memory_order_relaxed);
+                      atomic_load_explicit(&mon_slow.v, memory_order_relaxed);
     if (w->poke_on_next)
         check_next_wake(w);
 }
@@ -165,15 +170,15 @@ static bool monitor_sleep(weft__rt *rt, uint64_t due)
         nanosleep(&ts, NULL);
         return false;
     }
-    atomic_store(&weft__mon_slow, 1);
+    atomic_store(&mon_slow.v, 1);
     /* Re-check after announcing the slow sleep: a worker that parked (or a waker that
-     * stamped a wake-up) in between either sees weft__mon_slow and pokes, or is seen here. */
+     * stamped a wake-up) in between either sees mon_slow and pokes, or is seen here. */
     parked = atomic_load(&rt->nparked);
     if (!(parked > 0 && parked < rt->nworkers) && !wakes_pending(rt)) {
         struct timespec ts = {0, SLOW_NS};
-        syscall(SYS_futex, &weft__mon_slow, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+        syscall(SYS_futex, &mon_slow.v, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
     }
-    return atomic_exchange(&weft__mon_slow, 0) == 0; /* a poker cleared it */
+    return atomic_exchange(&mon_slow.v, 0) == 0; /* a poker cleared it */
 }
 
 /* The monitor must run within microseconds of its wake-up even when it is woken on the
