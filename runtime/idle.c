@@ -353,6 +353,7 @@ static void park(weft__rt *rt, weft__worker *w)
                           atomic_load_explicit(&w->t_idle, memory_order_relaxed) + (t1 - t0),
                           memory_order_relaxed);
     WEFT_TRACE(WEFT_EV_UNPARK, 0, 0, 0, 0, 0);
+    atomic_store_explicit(&w->run_cpu, sched_getcpu(), memory_order_relaxed);
     weft__io_reap(w);
     if (atomic_exchange(&w->parked, false))
         atomic_fetch_sub(&rt->nparked, 1);

@@ -409,6 +409,8 @@ struct weft__worker {
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
     _Atomic uint64_t woken_at; /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
     _Atomic int woken_by, woken_cpu; /* that waker's index and CPU, -1 for none */
+    /* The CPU it started or last left a park on, -1 unknown (monitor.c placement). */
+    _Atomic int run_cpu;
     /* The worker it woke runs on its CPU, so it may wait behind it: when, and its tick
      * then (unstack.c). Set by that worker, cleared by the monitor. */
     _Atomic uint64_t preempted_at, preempted_tick;

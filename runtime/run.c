@@ -123,6 +123,7 @@ static int worker_setup(weft__rt *rt, weft__worker *w)
 {
     weft__worker_bind(w);
     w->tid = gettid();
+    atomic_store_explicit(&w->run_cpu, sched_getcpu(), memory_order_relaxed);
     char name[16]; /* shown by top -H, perf and ftrace */
     snprintf(name, sizeof name, "weft-w%u", w->index);
     pthread_setname_np(pthread_self(), name);
@@ -339,6 +340,7 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
         atomic_init(&ws[i].stuck_tick, UINT64_MAX);
         atomic_init(&ws[i].woken_by, -1);
         atomic_init(&ws[i].woken_cpu, -1);
+        atomic_init(&ws[i].run_cpu, -1);
         weft__runq_init(&ws[i].runq);
         weft__timers_init(&ws[i].timers);
     }

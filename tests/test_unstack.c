@@ -311,6 +311,125 @@ static void test_monitor_policy(void **state)
     WT_EQ(policy_seen, SCHED_OTHER);
 }
 
+/* The monitor's thread id, 0 if no thread is called weft-monitor. */
+static pid_t monitor_tid(void)
+{
+    pid_t tid = 0;
+    DIR *d = opendir("/proc/self/task");
+    WT_NONNULL(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            continue;
+        if (fgets(comm, sizeof comm, fp) && strncmp(comm, "weft-monitor", 12) == 0)
+            tid = atoi(e->d_name);
+        fclose(fp);
+    }
+    closedir(d);
+    return tid;
+}
+
+/* Where the monitor may run without SCHED_FIFO (monitor.c, placement): while one worker
+ * spins in a task and the other is parked, anywhere but the spinning worker's CPU; once
+ * both are parked (seen by a plain thread: a task looking would be running), anywhere. */
+struct placed {
+    cpu_set_t full, want;  /* the allowed set; it minus the spinning worker's run_cpu */
+    int spin_cpu;          /* that worker's run_cpu */
+    bool seen_spinning;    /* the monitor had `want` while the task spun */
+    atomic_bool full_idle; /* the monitor had the full set while both workers slept */
+    /* the runtime's parked count, published by the task for the plain thread */
+    _Atomic(_Atomic unsigned *) nparked;
+    atomic_bool done; /* weft_run returned */
+};
+
+static bool monitor_has(pid_t tid, const cpu_set_t *set)
+{
+    cpu_set_t got;
+    CPU_ZERO(&got);
+    return sched_getaffinity(tid, sizeof got, &got) == 0 && CPU_EQUAL(&got, set);
+}
+
+static void *placed_main(void *arg)
+{
+    struct placed *p = arg;
+    weft__rt *rt = weft__rt_cur;
+    pid_t mon = 0;
+    for (int i = 0; i < 2000 && !(mon = monitor_tid()); i++)
+        WT_OK(weft_sleep(WT_MS));
+    WT_NE(mon, 0);
+    /* Spin on this worker until the monitor, looking every period while the other
+     * worker is parked, has left this worker's CPU (or 2 s pass). */
+    weft__worker *me = weft__worker_self();
+    unsigned other = me->index ^ 1;
+    uint64_t end = weft_now() + 2000 * WT_MS;
+    while (weft_now() < end && !p->seen_spinning) {
+        if (!atomic_load(&rt->workers[other].parked))
+            continue;
+        int c = atomic_load(&me->run_cpu);
+        if (c < 0)
+            continue;
+        p->spin_cpu = c;
+        p->want = p->full;
+        CPU_CLR(c, &p->want);
+        p->seen_spinning = monitor_has(mon, &p->want);
+    }
+    return NULL;
+}
+
+static void *watch_idle(void *arg)
+{
+    struct placed *p = arg;
+    pid_t mon = 0;
+    while (!atomic_load(&p->full_idle) && !atomic_load(&p->done)) {
+        _Atomic unsigned *nparked = atomic_load(&p->nparked);
+        if (!mon)
+            mon = monitor_tid();
+        else if (nparked && atomic_load(nparked) == 2)
+            atomic_store(&p->full_idle, monitor_has(mon, &p->full));
+        usleep(500);
+    }
+    return NULL;
+}
+
+static void *placed_then_sleep(void *arg)
+{
+    struct placed *p = arg;
+    placed_main(p);
+    atomic_store(&p->nparked, &weft__rt_cur->nparked);
+    /* Both workers parked for up to 2 s while watch_idle (a plain thread) looks. */
+    for (int i = 0; i < 200 && !atomic_load(&p->full_idle); i++)
+        WT_OK(weft_sleep(10 * WT_MS));
+    return NULL;
+}
+
+static void test_monitor_placement(void **state)
+{
+    (void)state;
+    struct placed p = {0};
+    WT_EQ(sched_getaffinity(0, sizeof p.full, &p.full), 0);
+    if (CPU_COUNT(&p.full) < 2) {
+        print_message("      one allowed CPU: nowhere else to sleep\n");
+        skip();
+    }
+    WT_EQ(setenv("WEFT_MONITOR_RT", "0", 1), 0);
+    pthread_t th;
+    WT_EQ(pthread_create(&th, NULL, watch_idle, &p), 0);
+    weft_config cfg = {.workers = 2};
+    WT_EQ(weft_run(&cfg, placed_then_sleep, &p, NULL), 0);
+    atomic_store(&p.done, true);
+    WT_EQ(pthread_join(th, NULL), 0);
+    unsetenv("WEFT_MONITOR_RT");
+    print_message("      spinning worker's CPU %d: monitor kept off it %s, full set while "
+                  "idle %s\n",
+                  p.spin_cpu, p.seen_spinning ? "yes" : "no",
+                  atomic_load(&p.full_idle) ? "yes" : "no");
+    WT_TRUE(p.seen_spinning);
+    WT_TRUE(atomic_load(&p.full_idle));
+}
+
 static void test_pinned_off(void **state)
 {
     struct fake *f = *state;
@@ -337,6 +456,7 @@ int main(void)
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_pinned_off, fake_setup, fake_teardown),
         cmocka_unit_test(test_monitor_policy),
+        cmocka_unit_test(test_monitor_placement),
     };
     return WT_RUN_GROUP(tests);
 }
