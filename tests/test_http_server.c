@@ -3,8 +3,11 @@
  * Content-Length and chunked request bodies, every limit (431, 414, 413, 408, idle
  * close, max_connections), malformed requests, peers that vanish, suspending and
  * streaming handlers, handler failure, HEAD and HTTP/1.0, graceful stop (in-flight
- * request finished, grace exceeded). Timeouts are shrunk through the config. */
+ * request finished, grace exceeded), RFC 9112's Host / absolute-form / HTTP/1.0 rules, a
+ * close with pipelined requests unread (no reset), the bundled handler's /bytes/N.
+ * Timeouts are shrunk through the config. */
 #include "fixture.h"
+#include "io/http/hello.h"
 
 #include <strings.h>
 #include <unistd.h>
@@ -12,6 +15,8 @@
 /* ---- the handler under test ---------------------------------------------------------- */
 
 static atomic_int handler_entered;
+
+enum { BIG_BYTES = 4 << 20 }; /* GET /big */
 
 static int text(weft_http_res *res, int status, const char *s)
 {
@@ -55,6 +60,15 @@ static int handler(const weft_http_req *req, weft_http_res *res, void *ctx)
             if (rc < 0)
                 return rc;
             if ((rc = weft_sleep(5 * WT_MS)) < 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (strcmp(p, "/big") == 0) {
+        static const char block[4096] = {[0 ... 4095] = 'b'};
+        for (size_t put = 0; put < BIG_BYTES; put += sizeof block) {
+            int rc = weft_http_res_body(res, block, sizeof block);
+            if (rc < 0)
                 return rc;
         }
         return 0;
@@ -471,7 +485,8 @@ static void *limits_main(void *arg)
     free(r);
     /* The head limit is exact: 1024 bytes up to the blank line pass, 1025 do not. */
     for (int extra = 0; extra < 2; extra++) {
-        n = snprintf(req, sizeof req, "GET /p/h HTTP/1.1\r\nX-Pad: %0*d\r\n\r\n", 994 + extra, 0);
+        n = snprintf(req, sizeof req, "GET /p/h HTTP/1.1\r\nHost: x\r\nX-Pad: %0*d\r\n\r\n",
+                     985 + extra, 0);
         WT_EQ(n, 1024 + extra);
         if (extra) {
             expect_refusal(srv, req, (size_t)n, 431);
@@ -580,6 +595,154 @@ static void *malformed_main(void *arg)
     return NULL;
 }
 WT_TEST_1_2(malformed)
+
+/* RFC 9112's rules the parser leaves to the server: Host (3.2), absolute-form targets
+ * (3.2.2), Transfer-Encoding in HTTP/1.0 (6.1), no 1xx for HTTP/1.0 clients (RFC 9110
+ * 15.2), and a chunk announced past the body limit refused before its data. */
+static void *rfc_rules_main(void *arg)
+{
+    (void)arg;
+    weft_http_server *srv = start(NULL);
+    static const char *no_host[] = {
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof no_host / sizeof no_host[0]; i++) {
+        client *c = cl_open(srv);
+        cl_send(c, no_host[i]);
+        resp *r = cl_read(c);
+        if (r->status != 400)
+            fail_msg("request %zu: status %d", i, r->status);
+        WT_NONNULL(strstr(r->body, "Host"));
+        free(r);
+        WT_TRUE(cl_closed(c, 2 * WT_SEC));
+        cl_close(c);
+    }
+    resp *r = roundtrip(srv, "GET / HTTP/1.0\r\n\r\n"); /* HTTP/1.0 needs no Host */
+    WT_EQ(r->status, 200);
+    free(r);
+    /* absolute form: the path is what follows the authority, "/" when nothing does */
+    r = roundtrip(srv, "GET http://x:80/p/7?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    WT_EQ(r->status, 200);
+    WT_EQ(strcmp(r->body, "7"), 0);
+    free(r);
+    r = roundtrip(srv, "POST HTTP://x?a=b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    WT_EQ(r->status, 200);
+    WT_EQ(strcmp(r->body, "Hello"), 0);
+    free(r);
+    /* HTTP/1.0 with Transfer-Encoding: answered, then closed despite keep-alive */
+    client *c = cl_open(srv);
+    cl_send(c, "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    r = malloc(sizeof *r);
+    WT_TRUE(cl_read_opt(c, r, false));
+    WT_EQ(r->status, 200);
+    free(r);
+    WT_TRUE(cl_closed(c, 2 * WT_SEC));
+    cl_close(c);
+    /* HTTP/1.0 with Expect: 100-continue: no 100, just the answer */
+    c = cl_open(srv);
+    cl_send(c, "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    weft_sleep(20 * WT_MS); /* a 100 would be sent now */
+    cl_send(c, "hi");
+    r = cl_read(c);
+    WT_EQ(r->status, 200);
+    WT_NONNULL(strstr(r->body, "len=2"));
+    free(r);
+    cl_close(c);
+    /* a chunk announced past max_body_bytes (1 MiB): 413 at once, its data never sent */
+    c = cl_open(srv);
+    uint64_t t0 = weft_now();
+    cl_send(c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "ffffff\r\nabc");
+    r = cl_read(c);
+    WT_EQ(r->status, 413);
+    WT_LT(weft_now() - t0, 2 * WT_SEC); /* not the 30 s body timeout */
+    free(r);
+    cl_close(c);
+    weft_http_server_stop(srv, WT_SEC);
+    return NULL;
+}
+WT_TEST_1_2(rfc_rules)
+
+/* A connection the server closes after a response (Connection: close here) with
+ * requests still unread behind it: closing at once would make the kernel reset it and
+ * drop the part of the response not yet delivered. Checked: all of a 4 MiB response
+ * arrives, then an orderly end of stream, not a reset. */
+static void *close_after_pipelined_main(void *arg)
+{
+    (void)arg;
+    weft_http_server *srv = start(NULL);
+    static char req[64 * 1024];
+    size_t n = (size_t)snprintf(req, sizeof req,
+                                "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    static const char more[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    while (n + sizeof more < sizeof req) {
+        memcpy(req + n, more, sizeof more - 1);
+        n += sizeof more - 1;
+    }
+    req[n] = '\0';
+    client *c = cl_open(srv);
+    cl_send(c, req);
+    resp *r = malloc(sizeof *r);
+    WT_TRUE(cl_read_opt(c, r, true)); /* the head only */
+    WT_EQ(r->status, 200);
+    free(r);
+    size_t got = c->len;
+    c->len = 0;
+    ssize_t last;
+    while ((last = cl_fill(c, 5 * WT_SEC)) > 0) {
+        got += (size_t)last;
+        c->len = 0;
+    }
+    print_message("      %zu of %d body bytes, then %s\n", got, BIG_BYTES,
+                  last == 0 ? "end of stream" : weft_strerror((int)last));
+    WT_EQ(got, BIG_BYTES);
+    WT_EQ(last, 0);
+    cl_close(c);
+    weft_http_server_stop(srv, WT_SEC);
+    return NULL;
+}
+WT_TEST_1_2(close_after_pipelined)
+
+/* The bundled servers' handler (weft-httpd, weft-fetch's own): /bytes/N takes digits
+ * only, up to WEFT__HTTP_HELLO_MAX_BYTES. */
+static void *hello_main(void *arg)
+{
+    (void)arg;
+    weft_http_server_config def = {0};
+    weft_http_server *srv = NULL;
+    WT_OK(weft_http_server_start(&def, weft__http_hello_handler, NULL, &srv));
+    static const struct {
+        const char *target;
+        int status;
+        size_t len;
+    } cases[] = {
+        {"/", 200, 13},
+        {"/bytes/0", 200, 0},
+        {"/bytes/00012", 200, 12},
+        {"/bytes/+5", 400, 0},
+        {"/bytes/-5", 400, 0},
+        {"/bytes/ 5", 400, 0},
+        {"/bytes/5x", 400, 0},
+        {"/bytes/", 400, 0},
+        {"/bytes/67108865", 400, 0},
+        {"/bytes/18446744073709551616", 400, 0},
+        {"/nope", 404, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[128];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", cases[i].target);
+        resp *r = roundtrip(srv, req);
+        if (r->status != cases[i].status || (r->status == 200 && r->body_len != cases[i].len))
+            fail_msg("%s: status %d, %zu bytes", cases[i].target, r->status, r->body_len);
+        free(r);
+    }
+    weft_http_server_stop(srv, WT_SEC);
+    return NULL;
+}
+WT_TEST_W(hello, 1)
 
 static void *timeouts_main(void *arg)
 {
@@ -876,13 +1039,14 @@ static void test_outside_task(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_get),   cmocka_unit_test(test_keep_alive),
-        cmocka_unit_test(test_pipelined),    cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_limits),       cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_timeouts),     cmocka_unit_test(test_max_conns),
-        cmocka_unit_test(test_handlers),     cmocka_unit_test(test_vanish),
-        cmocka_unit_test(test_graceful),     cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_outside_task),
+        cmocka_unit_test(test_simple_get), cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_pipelined),  cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_limits),     cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_rfc_rules),  cmocka_unit_test(test_close_after_pipelined),
+        cmocka_unit_test(test_hello),      cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_max_conns),  cmocka_unit_test(test_handlers),
+        cmocka_unit_test(test_vanish),     cmocka_unit_test(test_graceful),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_outside_task),
     };
     return WT_RUN_GROUP(tests);
 }

@@ -17,7 +17,8 @@ static int bytes(weft_http_res *res, const char *n_str)
     char *end;
     errno = 0;
     unsigned long long n = strtoull(n_str, &end, 10);
-    if (errno || end == n_str || *end || *n_str == '-' || n > WEFT__HTTP_HELLO_MAX_BYTES)
+    /* Digits only: strtoull would also take a sign and leading spaces. */
+    if (*n_str < '0' || *n_str > '9' || errno || *end || n > WEFT__HTTP_HELLO_MAX_BYTES)
         return text(res, 400, "bad byte count\n");
     weft_http_res_status(res, 200);
     int rc = weft_http_res_header(res, "Content-Type", "application/octet-stream");

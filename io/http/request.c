@@ -13,9 +13,11 @@
  * Limits are checked while bytes arrive, never after buffering them: a request line
  * longer than max_target_bytes fails with 414 as soon as the span passes the limit,
  * a head past max_header_bytes (or more than max_headers headers) with 431, a body
- * announced or accumulated past max_body_bytes with 413. */
+ * announced (Content-Length, a chunk's size) or accumulated past max_body_bytes with
+ * 413. */
 #include "io/http/internal.h"
 
+#include <ctype.h>
 #include <strings.h>
 
 static weft__http_rp *rp_of(llhttp_t *p)
@@ -94,6 +96,19 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     return rc ? rc : append(rp, at, len);
 }
 
+/* In a target's path part [t, t+len): 0 unless it is in absolute form, "scheme://
+ * authority[/path]"; then the offset of the path (len when there is none). */
+static size_t absolute_path_start(const char *t, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (isalnum((unsigned char)t[i]) || t[i] == '+' || t[i] == '-' || t[i] == '.'))
+        i++;
+    if (i == 0 || !isalpha((unsigned char)t[0]) || len - i < 3 || memcmp(t + i, "://", 3) != 0)
+        return 0;
+    const char *slash = memchr(t + i + 3, '/', len - i - 3);
+    return slash ? (size_t)(slash - t) : len;
+}
+
 static int on_url_complete(llhttp_t *p)
 {
     weft__http_rp *rp = rp_of(p);
@@ -104,14 +119,21 @@ static int on_url_complete(llhttp_t *p)
     const char *t = rp->arena.p + rp->target_off;
     const char *q = memchr(t, '?', rp->target_len);
     size_t plen = q ? (size_t)(q - t) : rp->target_len;
+    /* Absolute form ("http://host:port/path?q", RFC 9112 3.2.2, which a server must
+     * accept): the path starts at the first '/' after the authority, "/" when none. */
+    size_t pstart = absolute_path_start(t, plen);
+    bool root = pstart == plen && plen > 0 && t[0] != '/' && t[0] != '*';
+    plen -= pstart;
     rp->path_off = (uint32_t)rp->arena.len;
     /* Reserve first: the copy's source is the arena itself, which may move. */
-    if (weft__buf_reserve(&rp->arena, plen + 1) < 0)
+    if (weft__buf_reserve(&rp->arena, plen + 2) < 0)
         return fail(rp, 500, "out of memory");
-    memcpy(rp->arena.p + rp->arena.len, rp->arena.p + rp->target_off, plen);
+    if (root)
+        rp->arena.p[rp->arena.len++] = '/';
+    memcpy(rp->arena.p + rp->arena.len, rp->arena.p + rp->target_off + pstart, plen);
     rp->arena.len += plen;
     rp->arena.p[rp->arena.len++] = '\0';
-    rp->query_off = q ? rp->target_off + (uint32_t)plen + 1 : UINT32_MAX;
+    rp->query_off = q ? rp->target_off + (uint32_t)(q - t) + 1 : UINT32_MAX;
     return 0;
 }
 
@@ -218,15 +240,24 @@ static int on_headers_complete(llhttp_t *p)
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0 &&
         weft__buf_reserve(&rp->body, (size_t)p->content_length + 1) < 0)
         return fail(rp, 500, "out of memory");
-    /* Expect: 100-continue (offsets: trailers may still move the arena). */
+    /* Expect: 100-continue (offsets: trailers may still move the arena); an HTTP/1.0
+     * client gets no 1xx, so its 100-continue is ignored (RFC 9110 10.1.1). Host: an
+     * HTTP/1.1 request has exactly one, any request at most one (RFC 9112 3.2). */
+    unsigned hosts = 0;
     for (unsigned i = 0; i < rp->nhdrs; i++) {
         const char *name = rp->arena.p + rp->hoff[i].name;
         if ((name[0] == 'e' || name[0] == 'E') && strcasecmp(name, "expect") == 0) {
             if (strcasecmp(rp->arena.p + rp->hoff[i].value, "100-continue") != 0)
                 return fail(rp, 417, "unsupported expectation");
-            rp->expect_continue = true;
+            rp->expect_continue = p->http_minor >= 1;
+        } else if ((name[0] == 'h' || name[0] == 'H') && strcasecmp(name, "host") == 0) {
+            hosts++;
         }
     }
+    if (hosts > 1)
+        return fail(rp, 400, "more than one Host header");
+    if (hosts == 0 && p->http_minor >= 1)
+        return fail(rp, 400, "missing Host header");
     return HPE_PAUSED;
 }
 
@@ -240,6 +271,16 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return fail(rp, 500, "out of memory");
     memcpy(rp->body.p + rp->body.len, at, len);
     rp->body.len += len;
+    return 0;
+}
+
+/* A chunk's size is known before its data: refuse at once when it would take the
+ * body past the limit, rather than after receiving that much. */
+static int on_chunk_header(llhttp_t *p)
+{
+    weft__http_rp *rp = rp_of(p);
+    if (p->content_length > rp->lim.max_body_bytes - rp->body.len)
+        return fail(rp, 413, "content too large");
     return 0;
 }
 
@@ -261,6 +302,7 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 
@@ -389,6 +431,10 @@ void weft__http_rp_request(weft__http_rp *rp, weft_http_req *req)
     /* A protocol upgrade (or CONNECT) leaves the stream to another protocol, which the
      * server does not speak: answer, then close. */
     req->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+    /* Transfer-Encoding in an HTTP/1.0 request: its framing cannot be trusted, close
+     * after the response (RFC 9112 6.1). */
+    if (p->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
+        req->keep_alive = false;
     req->fd = -1;
 }
 
