@@ -358,8 +358,13 @@ static void *monitor_main(void *arg)
                 s[i].reported = true;
             }
         }
-        if (kick && atomic_load(&rt->nparked) && !atomic_load(&rt->nsearching))
+        if (kick && atomic_load(&rt->nparked) && !atomic_load(&rt->nsearching)) {
             weft__notify_parked();
+            /* The worker just woken may land behind the stuck one (the kernel places
+             * it): look again when its wake-up stamp is due, not a period later. */
+            if (unstack)
+                due = sooner(due, WEFT__WAKE_LATE_NS);
+        }
     }
     weft__unstack_free(unstack);
     weft__free(s, n * sizeof *s);
