@@ -73,6 +73,29 @@ static int handler(const weft_http_req *req, weft_http_res *res, void *ctx)
         }
         return 0;
     }
+    if (strncmp(p, "/len/", 5) == 0) {
+        /* /len/DECLARED/WRITTEN: declares a length, then writes WRITTEN bytes in pieces
+         * of 1000 (what the server does with a short or long body is under test) */
+        char *end;
+        uint64_t declared = strtoull(p + 5, &end, 10);
+        uint64_t written = *end == '/' ? strtoull(end + 1, NULL, 10) : declared;
+        WT_OK(weft_http_res_length(res, declared));
+        WT_EQ(weft_http_res_header(res, "Content-Length", "1"), -EINVAL);
+        static const char piece[1000] = {[0 ... 999] = 'L'};
+        for (uint64_t put = 0; put < written; put += sizeof piece) {
+            size_t k = written - put < sizeof piece ? (size_t)(written - put) : sizeof piece;
+            int rc = weft_http_res_write(res, piece, k);
+            if (rc == -EINVAL && put + k > declared)
+                return weft_http_res_write(res, piece, (size_t)(declared - put)); /* the rest */
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (strncmp(p, "/lenbuf/", 8) == 0) { /* declared length, body buffered: 5 bytes */
+        WT_OK(weft_http_res_length(res, strtoull(p + 8, NULL, 10)));
+        return weft_http_res_body(res, "12345", 5);
+    }
     if (strcmp(p, "/fail") == 0)
         return -EIO;
     if (strcmp(p, "/bad-header") == 0) {
@@ -706,8 +729,70 @@ static void *close_after_pipelined_main(void *arg)
 }
 WT_TEST_1_2(close_after_pipelined)
 
+/* weft_http_res_length: the bytes go out bare under a Content-Length, HEAD sends the
+ * declared length and nothing else, HTTP/1.0 keeps the connection; a body cut short
+ * closes the connection after the part sent, a write past the length is refused, and
+ * a buffered body unlike the declared length gets a 500. */
+static void *declared_length_main(void *arg)
+{
+    (void)arg;
+    weft_http_server *srv = start(NULL);
+    client *c = cl_open(srv);
+    char v[64];
+    cl_send(c, "GET /len/50000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    resp *r = cl_read(c);
+    WT_EQ(r->status, 200);
+    WT_EQ(r->body_len, 50000);
+    WT_TRUE(resp_header(r, "Content-Length", v, sizeof v));
+    WT_EQ(strcmp(v, "50000"), 0);
+    WT_FALSE(resp_header(r, "Transfer-Encoding", v, sizeof v));
+    free(r);
+    /* HEAD: the declared length, no body; the connection goes on */
+    cl_send(c, "HEAD /len/50000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = malloc(sizeof *r);
+    WT_TRUE(cl_read_opt(c, r, true));
+    WT_TRUE(resp_header(r, "Content-Length", v, sizeof v));
+    WT_EQ(strcmp(v, "50000"), 0);
+    free(r);
+    /* a write past the length is refused (the handler then writes the rest) */
+    cl_send(c, "GET /len/2500/4000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = cl_read(c);
+    WT_EQ(r->body_len, 2500);
+    free(r);
+    cl_send(c, "GET /lenbuf/5 HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = cl_read(c);
+    WT_EQ(strcmp(r->body, "12345"), 0);
+    free(r);
+    /* HTTP/1.0 with keep-alive: still delimited by the length, not by the close */
+    cl_send(c, "GET /len/3000 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    r = cl_read(c);
+    WT_EQ(r->body_len, 3000);
+    WT_TRUE(resp_header(r, "Connection", v, sizeof v));
+    WT_EQ(strcasecmp(v, "keep-alive"), 0);
+    free(r);
+    /* a buffered body unlike its declared length: 500 and close */
+    cl_send(c, "GET /lenbuf/6 HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = cl_read(c);
+    WT_EQ(r->status, 500);
+    free(r);
+    WT_TRUE(cl_closed(c, 2 * WT_SEC));
+    cl_close(c);
+    /* cut short: the part written, then the connection ends */
+    c = cl_open(srv);
+    cl_send(c, "GET /len/5000/2000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = malloc(sizeof *r);
+    WT_FALSE(cl_read_opt(c, r, false));
+    free(r);
+    WT_EQ(c->len, 2000); /* the head was consumed, the 2000 bytes remain */
+    cl_close(c);
+    weft_http_server_stop(srv, WT_SEC);
+    return NULL;
+}
+WT_TEST_1_2(declared_length)
+
 /* The bundled servers' handler (weft-httpd, weft-fetch's own): /bytes/N takes digits
- * only, up to WEFT__HTTP_HELLO_MAX_BYTES. */
+ * only, up to WEFT__HTTP_HELLO_MAX_BYTES; large bodies are streamed under their length
+ * and HEAD builds none. */
 static void *hello_main(void *arg)
 {
     (void)arg;
@@ -730,6 +815,7 @@ static void *hello_main(void *arg)
         {"/bytes/67108865", 400, 0},
         {"/bytes/18446744073709551616", 400, 0},
         {"/nope", 404, 0},
+        {"/bytes/65535", 200, 65535}, /* built in memory (64 KiB and less) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char req[128];
@@ -739,6 +825,36 @@ static void *hello_main(void *arg)
             fail_msg("%s: status %d, %zu bytes", cases[i].target, r->status, r->body_len);
         free(r);
     }
+    /* streamed: 1 MiB + 1 under its length, counted as it arrives; HEAD of 64 MiB */
+    client *c = cl_open(srv);
+    cl_send(c, "GET /bytes/1048577 HTTP/1.1\r\nHost: x\r\n\r\n");
+    resp *r = malloc(sizeof *r);
+    WT_TRUE(cl_read_opt(c, r, true));
+    char v[64];
+    WT_TRUE(resp_header(r, "Content-Length", v, sizeof v));
+    WT_EQ(strcmp(v, "1048577"), 0);
+    size_t got = c->len;
+    c->len = 0;
+    while (got < 1048577) {
+        ssize_t n = cl_fill(c, 5 * WT_SEC);
+        WT_GT(n, 0);
+        WT_EQ(memchr(c->buf, 'x', c->len) == c->buf, 1);
+        got += (size_t)n;
+        c->len = 0;
+    }
+    WT_EQ(got, 1048577);
+    uint64_t t0 = weft_now();
+    cl_send(c, "HEAD /bytes/67108864 HTTP/1.1\r\nHost: x\r\n\r\n");
+    WT_TRUE(cl_read_opt(c, r, true));
+    WT_TRUE(resp_header(r, "Content-Length", v, sizeof v));
+    WT_EQ(strcmp(v, "67108864"), 0);
+    WT_LT(weft_now() - t0, WT_SEC); /* nothing built: milliseconds, not a 64 MiB fill */
+    free(r);
+    cl_send(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); /* and the connection goes on */
+    r = cl_read(c);
+    WT_EQ(r->status, 200);
+    free(r);
+    cl_close(c);
     weft_http_server_stop(srv, WT_SEC);
     return NULL;
 }
@@ -1039,14 +1155,15 @@ static void test_outside_task(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_get), cmocka_unit_test(test_keep_alive),
-        cmocka_unit_test(test_pipelined),  cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_limits),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_rfc_rules),  cmocka_unit_test(test_close_after_pipelined),
-        cmocka_unit_test(test_hello),      cmocka_unit_test(test_timeouts),
-        cmocka_unit_test(test_max_conns),  cmocka_unit_test(test_handlers),
-        cmocka_unit_test(test_vanish),     cmocka_unit_test(test_graceful),
-        cmocka_unit_test(test_errors),     cmocka_unit_test(test_outside_task),
+        cmocka_unit_test(test_simple_get),   cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_pipelined),    cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_limits),       cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_rfc_rules),    cmocka_unit_test(test_close_after_pipelined),
+        cmocka_unit_test(test_hello),        cmocka_unit_test(test_declared_length),
+        cmocka_unit_test(test_timeouts),     cmocka_unit_test(test_max_conns),
+        cmocka_unit_test(test_handlers),     cmocka_unit_test(test_vanish),
+        cmocka_unit_test(test_graceful),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_outside_task),
     };
     return WT_RUN_GROUP(tests);
 }

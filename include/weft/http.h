@@ -52,8 +52,18 @@ WEFT_API void weft_http_res_status(weft_http_res *res, int status);
 WEFT_API int weft_http_res_header(weft_http_res *res, const char *name, const char *value);
 /* Appends to the buffered body (copied). */
 WEFT_API int weft_http_res_body(weft_http_res *res, const void *data, size_t len);
-/* Streams a chunk now (chunked encoding); returns 0 or the send error. */
+/* Streams a chunk now (chunked encoding); returns 0 or the send error. After
+ * weft_http_res_length the bytes go out as they are instead, under a Content-Length. */
 WEFT_API int weft_http_res_write(weft_http_res *res, const void *data, size_t len);
+/* Declares the body's length before it is written (a file, a large generated body):
+ * the head carries Content-Length: len, weft_http_res_write then streams the bytes
+ * without chunking, so memory stays bounded, HTTP/1.0 keep-alive still works, and a
+ * HEAD handler need not produce the body at all. Writing past len fails with -EINVAL
+ * (nothing of that call is sent); a handler that ends short of len leaves the
+ * response truncated, so the server closes the connection after it (a buffered body
+ * that differs from len gets a 500 instead). -EINVAL once streaming has begun or for
+ * a status without a body (1xx, 204, 304). */
+WEFT_API int weft_http_res_length(weft_http_res *res, uint64_t len);
 
 /* A handler runs in the connection's task and may suspend (I/O, sleeps, channels).
  * Return 0; a negative return makes the server answer 500 if nothing was sent yet, and

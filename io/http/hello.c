@@ -2,6 +2,7 @@
 #include "io/http/hello.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,12 @@ static int text(weft_http_res *res, int status, const char *body)
     return rc < 0 ? rc : weft_http_res_body(res, body, strlen(body));
 }
 
-static int bytes(weft_http_res *res, const char *n_str)
+/* Bodies up to this size are built in memory and go out with the head in one send;
+ * larger ones are declared and streamed a block at a time, so a connection holds one
+ * block, not N bytes (and HEAD builds nothing). */
+#define HELLO_INLINE_BYTES (64u * 1024u)
+
+static int bytes(weft_http_res *res, const char *n_str, bool head)
 {
     char *end;
     errno = 0;
@@ -22,11 +28,15 @@ static int bytes(weft_http_res *res, const char *n_str)
         return text(res, 400, "bad byte count\n");
     weft_http_res_status(res, 200);
     int rc = weft_http_res_header(res, "Content-Type", "application/octet-stream");
-    /* A fixed pattern, appended a block at a time (the response copies it). */
-    static const char block[4096] = {[0 ... 4095] = 'x'};
-    for (unsigned long long put = 0; rc >= 0 && put < n;) {
+    /* A fixed pattern, a block at a time (the response copies or sends it). */
+    static const char block[HELLO_INLINE_BYTES] = {[0 ... HELLO_INLINE_BYTES - 1] = 'x'};
+    if (rc >= 0 && n <= HELLO_INLINE_BYTES)
+        return head ? weft_http_res_length(res, n) : weft_http_res_body(res, block, (size_t)n);
+    if (rc >= 0)
+        rc = weft_http_res_length(res, n);
+    for (unsigned long long put = 0; rc >= 0 && !head && put < n;) {
         size_t k = n - put < sizeof block ? (size_t)(n - put) : sizeof block;
-        rc = weft_http_res_body(res, block, k);
+        rc = weft_http_res_write(res, block, k);
         put += k;
     }
     return rc < 0 ? rc : 0;
@@ -35,11 +45,12 @@ static int bytes(weft_http_res *res, const char *n_str)
 int weft__http_hello_handler(const weft_http_req *req, weft_http_res *res, void *ctx)
 {
     (void)ctx;
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+    bool head = strcmp(req->method, "HEAD") == 0;
+    if (strcmp(req->method, "GET") != 0 && !head)
         return text(res, 405, "method not allowed\n");
     if (strcmp(req->path, "/") == 0)
         return text(res, 200, "Hello, World!");
     if (strncmp(req->path, "/bytes/", 7) == 0)
-        return bytes(res, req->path + 7);
+        return bytes(res, req->path + 7, head);
     return text(res, 404, "not found\n");
 }

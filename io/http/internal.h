@@ -132,6 +132,9 @@ struct weft_http_res {
     bool close;     /* the connection closes after this response */
     int http10;     /* request was HTTP/1.0 (keep-alive must be announced) */
     int send_err;   /* first error while streaming */
+    bool has_length;   /* weft_http_res_length: stream raw bytes under Content-Length */
+    uint64_t length;   /* the declared length */
+    uint64_t streamed; /* body bytes put out so far while streaming */
     weft__buf hdrs; /* extra "Name: value\r\n" lines */
     weft__buf body; /* buffered body */
     weft__buf *out; /* the connection's output buffer (responses of a pipelined batch) */
@@ -142,7 +145,9 @@ struct weft_http_res {
 void weft__http_res_reset(weft_http_res *res);
 /* Appends the complete response (head and buffered body, or the end of a chunked
  * stream) to res->out. Large bodies stay in res->body: *tail and *tail_len then name bytes
- * that must be sent right after res->out. 0 or -ENOMEM. */
+ * that must be sent right after res->out. 0, -ENOMEM, or -EPROTO when a buffered body
+ * differs from the declared length (nothing appended). A stream that ended short of its
+ * declared length sets res->close. */
 int weft__http_res_finish(weft_http_res *res, const void **tail, size_t *tail_len);
 /* Appends a whole server-generated response (error pages: 400, 408, 413, ...) with a
  * short text body, "Connection: close" when close. */

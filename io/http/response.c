@@ -166,6 +166,8 @@ void weft__http_res_reset(weft_http_res *res)
     res->close = false;
     res->http10 = 0;
     res->send_err = 0;
+    res->has_length = false;
+    res->length = res->streamed = 0;
     weft__buf_trim(&res->hdrs, 4096);
     weft__buf_trim(&res->body, 64u * 1024u);
 }
@@ -226,15 +228,26 @@ int weft_http_res_body(weft_http_res *res, const void *data, size_t len)
     return weft__buf_put(&res->body, data, len);
 }
 
+int weft_http_res_length(weft_http_res *res, uint64_t len)
+{
+    if (!res || res->streaming || !status_has_body(res->status))
+        return -EINVAL;
+    res->has_length = true;
+    res->length = len;
+    return 0;
+}
+
 /* Appends one chunk of streamed data to out (a chunk header and trailer around it;
- * close-delimited HTTP/1.0 streams carry the bytes bare). */
+ * close-delimited HTTP/1.0 streams and declared-length ones carry the bytes bare). */
 static int put_chunk(weft_http_res *res, const void *data, size_t len)
 {
     weft__buf *out = res->out;
     if (weft__buf_reserve(out, len + 24) < 0)
         return -ENOMEM;
     char *p = out->p + out->len;
-    if (!res->http10) {
+    bool bare = res->http10 || res->has_length;
+    res->streamed += len;
+    if (!bare) {
         static const char hex[] = "0123456789abcdef";
         char tmp[16];
         int n = 0;
@@ -248,7 +261,7 @@ static int put_chunk(weft_http_res *res, const void *data, size_t len)
         p = put(p, "\r\n", 2);
     }
     p = put(p, data, len);
-    if (!res->http10)
+    if (!bare)
         p = put(p, "\r\n", 2);
     out->len = (size_t)(p - out->p);
     return 0;
@@ -261,13 +274,18 @@ int weft_http_res_write(weft_http_res *res, const void *data, size_t len)
     if (res->send_err)
         return res->send_err;
     int rc = 0;
+    if (res->has_length && !res->head_only &&
+        (len > res->length || res->streamed + (res->streaming ? 0 : res->body.len) >
+                                  res->length - len))
+        return -EINVAL; /* past the declared length */
     if (!res->streaming) {
         if (!status_has_body(res->status))
             return -EINVAL; /* 1xx/204/304 carry no body */
-        /* HTTP/1.0 has no chunked encoding: the body ends when the connection does. */
-        if (res->http10)
+        /* HTTP/1.0 has no chunked encoding: without a declared length the body ends
+         * when the connection does. */
+        if (res->http10 && !res->has_length)
             res->close = true;
-        if ((rc = put_head(res, -1)) < 0)
+        if ((rc = put_head(res, res->has_length ? (int64_t)res->length : -1)) < 0)
             return rc;
         res->streaming = true;
         if (res->body.len && !res->head_only && (rc = put_chunk(res, res->body.p, res->body.len)))
@@ -291,12 +309,21 @@ int weft__http_res_finish(weft_http_res *res, const void **tail, size_t *tail_le
     *tail = NULL;
     *tail_len = 0;
     if (res->streaming) {
+        if (res->has_length) {
+            /* Short of the declared length: the client cannot tell where this
+             * response ends, so the connection must. */
+            if (!res->head_only && res->streamed != res->length)
+                res->close = true;
+            return 0;
+        }
         /* The last chunk; a close-delimited (HTTP/1.0) or HEAD stream has none. */
         if (res->http10 || res->head_only)
             return 0;
         return weft__buf_put(res->out, "0\r\n\r\n", 5);
     }
-    int rc = put_head(res, (int64_t)res->body.len);
+    if (res->has_length && !res->head_only && res->body.len != res->length)
+        return -EPROTO;
+    int rc = put_head(res, res->has_length ? (int64_t)res->length : (int64_t)res->body.len);
     if (rc < 0 || res->head_only || !status_has_body(res->status) || !res->body.len)
         return rc;
     if (res->body.len > TAIL_BYTES) {

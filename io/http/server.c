@@ -167,9 +167,11 @@ static bool answer(conn *c, unsigned *batch)
         res->close = true; /* no-op once streaming: the head went out already */
     const void *tail;
     size_t tail_len;
-    if (weft__http_res_finish(res, &tail, &tail_len) < 0) {
-        /* Out of memory writing the head: drop what this response appended. */
-        refuse(c, 500, "out of memory");
+    int frc = weft__http_res_finish(res, &tail, &tail_len);
+    if (frc < 0) {
+        /* Out of memory writing the head, or a body unlike its declared length. */
+        refuse(c, 500, frc == -EPROTO ? "body length differs from the declared length"
+                                      : "out of memory");
         return false;
     }
     count_status(srv, res->status);
