@@ -263,10 +263,10 @@ static void *try_fifo(void *arg)
 
 static int policy_seen;
 
-/* The monitor's policy, or -1 if no thread is called weft-monitor. */
-static int monitor_policy(void)
+/* The monitor's thread id, 0 if no thread is called weft-monitor. */
+static pid_t monitor_tid(void)
 {
-    int policy = -1;
+    pid_t tid = 0;
     DIR *d = opendir("/proc/self/task");
     WT_NONNULL(d);
     struct dirent *e;
@@ -277,11 +277,18 @@ static int monitor_policy(void)
         if (!fp)
             continue;
         if (fgets(comm, sizeof comm, fp) && strncmp(comm, "weft-monitor", 12) == 0)
-            policy = sched_getscheduler(atoi(e->d_name)) & ~SCHED_RESET_ON_FORK;
+            tid = atoi(e->d_name);
         fclose(fp);
     }
     closedir(d);
-    return policy;
+    return tid;
+}
+
+/* The monitor's policy, or -1 if no thread is called weft-monitor. */
+static int monitor_policy(void)
+{
+    pid_t tid = monitor_tid();
+    return tid ? sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK : -1;
 }
 
 static void *read_monitor_policy(void *arg)
@@ -309,27 +316,6 @@ static void test_monitor_policy(void **state)
     WT_EQ(weft_run(&cfg, read_monitor_policy, NULL, NULL), 0);
     unsetenv("WEFT_MONITOR_RT");
     WT_EQ(policy_seen, SCHED_OTHER);
-}
-
-/* The monitor's thread id, 0 if no thread is called weft-monitor. */
-static pid_t monitor_tid(void)
-{
-    pid_t tid = 0;
-    DIR *d = opendir("/proc/self/task");
-    WT_NONNULL(d);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *fp = fopen(path, "r");
-        if (!fp)
-            continue;
-        if (fgets(comm, sizeof comm, fp) && strncmp(comm, "weft-monitor", 12) == 0)
-            tid = atoi(e->d_name);
-        fclose(fp);
-    }
-    closedir(d);
-    return tid;
 }
 
 /* Where the monitor may run without SCHED_FIFO (monitor.c, placement): while one worker
