@@ -4,14 +4,16 @@
  * Each input is parsed twice: whole, and cut into pieces whose sizes come from the
  * input's first bytes (every piece copied to its own exact-size allocation, so ASan
  * sees any read past what a recv would have delivered). Checked on every request:
- * the view is well formed (NUL-terminated strings, path a prefix of the target, query
- * after its '?', body within the limit and NUL-terminated, header count within the
- * limit, names non-empty tokens, lookup finds them). And the two runs must agree:
+ * the view is well formed (NUL-terminated strings, path the target's part before its
+ * '?' (after the authority in absolute form), query after the '?', body within the
+ * limit and NUL-terminated, header count within the limit, names non-empty tokens,
+ * lookup finds them). And the two runs must agree:
  * the same requests, in the same order, and the same end (refused, closed, or more
  * input wanted), since how bytes are split across recvs must never change what the
  * server accepts. */
 #include "io/http/internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 
 static const weft__http_limits limits = {
@@ -55,11 +57,24 @@ static uint64_t check_request(const weft_http_req *r)
     CHECK(r->method && r->target && r->path && r->query && r->body && r->headers);
     size_t tl = strlen(r->target), pl = strlen(r->path);
     CHECK(tl <= limits.max_target_bytes);
-    CHECK(pl <= tl && memcmp(r->path, r->target, pl) == 0);
-    if (*r->query) {
-        CHECK(r->target[pl] == '?');
-        CHECK(strcmp(r->query, r->target + pl + 1) == 0);
+    /* The path is the target up to its '?', after the authority in absolute form
+     * ("scheme://authority/path", "/" when it has no path); the query follows the '?'. */
+    const char *qm = strchr(r->target, '?');
+    size_t bl = qm ? (size_t)(qm - r->target) : tl;
+    size_t sl = 0; /* scheme length: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    if (bl && isalpha((unsigned char)r->target[0]))
+        while (sl < bl && (isalnum((unsigned char)r->target[sl]) || strchr("+-.", r->target[sl])))
+            sl++;
+    if (sl && bl - sl >= 3 && memcmp(r->target + sl, "://", 3) == 0) {
+        const char *slash = memchr(r->target + sl + 3, '/', bl - sl - 3);
+        if (slash)
+            CHECK(pl == bl - (size_t)(slash - r->target) && memcmp(r->path, slash, pl) == 0);
+        else
+            CHECK(strcmp(r->path, "/") == 0);
+    } else {
+        CHECK(pl == bl && memcmp(r->path, r->target, pl) == 0);
     }
+    CHECK(strcmp(r->query, qm ? qm + 1 : "") == 0);
     CHECK(r->body_len <= limits.max_body_bytes);
     CHECK(r->body[r->body_len] == '\0');
     CHECK(r->nheaders <= limits.max_headers);
