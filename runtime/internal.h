@@ -409,7 +409,7 @@ struct weft__worker {
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
     _Atomic uint64_t woken_at; /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
     _Atomic int woken_by, woken_cpu; /* that waker's index and CPU, -1 for none */
-    /* The CPU it started or last left a park on, -1 unknown (monitor.c placement). */
+    /* The CPU it started or last left a park on, -1 unknown (weft__unstack_place_monitor). */
     _Atomic int run_cpu;
     /* The worker it woke runs on its CPU, so it may wait behind it: when, and its tick
      * then (unstack.c). Set by that worker, cleared by the monitor. */
@@ -620,6 +620,9 @@ uint64_t weft__unstack_check(weft__unstack *u, const weft__rt *rt, uint64_t now)
 void weft__unstack_woken(weft__worker *w);
 /* A worker that made no progress for 0.25 ms: it may be waiting for its CPU. */
 void weft__unstack_stuck(weft__unstack *u, const weft__rt *rt, unsigned worker);
+/* The monitor without SCHED_FIFO, before it sleeps: keeps itself off the CPUs of
+ * workers running a task (shun_busy), or allows every CPU again. Monitor thread only. */
+void weft__unstack_place_monitor(weft__unstack *u, const weft__rt *rt, bool shun_busy);
 void weft__unstack_free(weft__unstack *u);
 
 /* Migration (migrate.c): the running task t moves to worker `to` (an index) at once,

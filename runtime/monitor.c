@@ -17,7 +17,7 @@
  *     off that CPU (unstack.c): one woken (weft__worker_wake) that has not run
  *     WAKE_LATE_NS later, a waker the woken one shares a CPU with, and one that made
  *     no progress for STUCK_NS. It runs SCHED_FIFO where permitted (monitor_priority);
- *     where not, it sleeps on a CPU no worker is running a task on (placement below).
+ *     where not, it sleeps on a CPU no worker is running a task on (unstack.c).
  *  2a. It samples the CPU left to the process (cpuload.c) every 100 ms, which turns
  *     packing on and off.
  *  3. With WEFT_SLOW_MS set (or WEFT_DEBUG, default 100 ms), a task that has run that
@@ -161,65 +161,20 @@ static bool wakes_pending(const weft__rt *rt)
     return false;
 }
 
-/* Where the monitor sleeps. Without SCHED_FIFO its wake-up is placed by the fair
- * scheduler, which puts it where its waker or timer is when it sees no idle CPU — and a
- * hypervisor reports an idle vCPU as preempted, so Linux often sees none (unstack.c).
- * Traced (bench/run_steal.sh with WEFT_MONITOR_RT=0): a worker woke the other onto its
- * own CPU, the woken one took the task and spun in it, and the monitor, woken on that
- * CPU too, waited 1.5 ms behind the spinner while the other vCPU idled; the load
- * balancer ended it. So before every short sleep its affinity becomes the allowed CPUs
- * minus those of the workers running a task (each records its CPU when it starts and
- * when it leaves a park: run_cpu); the kernel must then wake it elsewhere. The full set
- * when that leaves none, and for slow sleeps. One sched_setaffinity per change of the
- * set (~45 a second under wrk against weft-httpd). Not with SCHED_FIFO (it preempts a
- * normal thread wherever it wakes, and one allowed CPU would make it wait for that
- * vCPU), pinned workers or one CPU. A CPU another process keeps busy can still hold it
- * up: only SCHED_FIFO rules that out. */
-typedef struct {
-    bool on;
-    cpu_set_t allowed, cur;
-} placement;
-
-static void place_init(placement *p, const weft__rt *rt, bool fifo)
-{
-    p->on = !fifo && !rt->pin && rt->nworkers >= 2 &&
-            sched_getaffinity(0, sizeof p->allowed, &p->allowed) == 0 &&
-            CPU_COUNT(&p->allowed) >= 2;
-    p->cur = p->allowed;
-}
-
-static void place(placement *p, const weft__rt *rt, bool shun_busy)
-{
-    if (!p->on)
-        return;
-    cpu_set_t want = p->allowed;
-    if (shun_busy) {
-        for (unsigned i = 0; i < rt->nworkers; i++) {
-            const weft__worker *w = &rt->workers[i];
-            int c = atomic_load_explicit(&w->run_cpu, memory_order_relaxed);
-            if (atomic_load_explicit(&w->current, memory_order_relaxed) && c >= 0 &&
-                c < CPU_SETSIZE)
-                CPU_CLR(c, &want);
-        }
-        if (!CPU_COUNT(&want))
-            want = p->allowed;
-    }
-    if (!CPU_EQUAL(&want, &p->cur) && sched_setaffinity(0, sizeof want, &want) == 0)
-        p->cur = want;
-}
-
 /* due: look again in due ns (at most a period), 0: as the workers' states say.
  * Returns true when a poke ended a slow sleep. */
-static bool monitor_sleep(weft__rt *rt, placement *pl, uint64_t due)
+static bool monitor_sleep(weft__rt *rt, weft__unstack *u, bool fifo, uint64_t due)
 {
     unsigned parked = atomic_load(&rt->nparked);
     if (due || (parked > 0 && parked < rt->nworkers)) {
-        place(pl, rt, true);
+        if (!fifo)
+            weft__unstack_place_monitor(u, rt, true);
         struct timespec ts = {0, due && due < PERIOD_NS ? (long)due : PERIOD_NS};
         nanosleep(&ts, NULL);
         return false;
     }
-    place(pl, rt, false);
+    if (!fifo)
+        weft__unstack_place_monitor(u, rt, false);
     atomic_store(&mon_slow.v, 1);
     /* Re-check after announcing the slow sleep: a worker that parked (or a waker that
      * stamped a wake-up) in between either sees mon_slow and pokes, or is seen here. */
@@ -274,8 +229,7 @@ static uint64_t sooner(uint64_t due, uint64_t d)
 static void *monitor_main(void *arg)
 {
     weft__rt *rt = arg;
-    placement pl;
-    place_init(&pl, rt, monitor_priority(rt->monitor_rt));
+    bool fifo = monitor_priority(rt->monitor_rt);
     pthread_setname_np(pthread_self(), "weft-monitor"); /* after: tests read both */
     unsigned n = rt->nworkers;
     sample *s = weft__calloc(n, sizeof *s);
@@ -286,7 +240,7 @@ static void *monitor_main(void *arg)
     unsigned reports = 0;
     uint64_t due = 0, watch_until = 0;
     while (!atomic_load(&mon_stop)) {
-        bool poked = monitor_sleep(rt, &pl, due);
+        bool poked = monitor_sleep(rt, unstack, fifo, due);
         uint64_t now = weft_now();
         /* After a wake-up, watch at the short period for two periods even if no worker
          * is parked: the woken thread may have preempted its waker on one CPU. */

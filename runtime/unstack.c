@@ -31,7 +31,8 @@
  * and /proc reads only for a late or stuck worker. Off with pinned workers and with
  * one allowed CPU. The monitor stops only after the workers have exited, so nothing is
  * left moved; if the program changes a worker thread's affinity meanwhile, the restore
- * sets the process's affinity from weft_run's start.
+ * sets the process's affinity from weft_run's start. Without SCHED_FIFO the monitor
+ * keeps itself off busy workers' CPUs the same way (weft__unstack_place_monitor).
  */
 #include "runtime/internal.h"
 
@@ -47,6 +48,7 @@ enum { WAKE_LATE_NS = WEFT__WAKE_LATE_NS, WAKE_STALE_NS = 10000000 };
 
 struct weft__unstack {
     cpu_set_t allowed;
+    cpu_set_t monitor; /* the monitor thread's affinity (weft__unstack_place_monitor) */
     unsigned n;
     struct {
         bool on;     /* its affinity is the allowed set minus one CPU */
@@ -64,6 +66,7 @@ weft__unstack *weft__unstack_new(weft__rt *rt)
     if (!u)
         return NULL;
     u->allowed = allowed;
+    u->monitor = allowed;
     u->n = rt->nworkers;
     atomic_store(&rt->watch_wakes, true);
     return u;
@@ -202,6 +205,40 @@ void weft__unstack_woken(weft__worker *w)
                           memory_order_relaxed);
     atomic_store(&waker->preempted_at, weft_now()); /* seq_cst: as woken_at's store */
     weft__monitor_poke();
+}
+
+/* Where the monitor itself sleeps. Without SCHED_FIFO its wake-up is placed by the fair
+ * scheduler, which puts it where its waker or timer is when it sees no idle CPU — and a
+ * hypervisor reports an idle vCPU as preempted, so Linux often sees none (above).
+ * Traced (bench/run_steal.sh with WEFT_MONITOR_RT=0): a worker woke the other onto its
+ * own CPU, the woken one took the task and spun in it, and the monitor, woken on that
+ * CPU too, waited 1.5 ms behind the spinner while the other vCPU idled; the load
+ * balancer ended it. So before every short sleep its affinity becomes the allowed CPUs
+ * minus those of the workers running a task (each records its CPU when it starts and
+ * when it leaves a park: run_cpu); the kernel must then wake it elsewhere. The full set
+ * when that leaves none, and for slow sleeps. One sched_setaffinity per change of the
+ * set (~45 a second under wrk against weft-httpd). Not with SCHED_FIFO (it preempts a
+ * normal thread wherever it wakes, and one allowed CPU would make it wait for that
+ * vCPU), pinned workers or one CPU. A CPU another process keeps busy can still hold it
+ * up: only SCHED_FIFO rules that out. */
+void weft__unstack_place_monitor(weft__unstack *u, const weft__rt *rt, bool shun_busy)
+{
+    if (!u)
+        return;
+    cpu_set_t want = u->allowed;
+    if (shun_busy) {
+        for (unsigned i = 0; i < u->n; i++) {
+            const weft__worker *w = &rt->workers[i];
+            int c = atomic_load_explicit(&w->run_cpu, memory_order_relaxed);
+            if (atomic_load_explicit(&w->current, memory_order_relaxed) && c >= 0 &&
+                c < CPU_SETSIZE)
+                CPU_CLR(c, &want);
+        }
+        if (!CPU_COUNT(&want))
+            want = u->allowed;
+    }
+    if (!CPU_EQUAL(&want, &u->monitor) && sched_setaffinity(0, sizeof want, &want) == 0)
+        u->monitor = want;
 }
 
 void weft__unstack_free(weft__unstack *u)
