@@ -274,9 +274,9 @@ int weft_http_res_write(weft_http_res *res, const void *data, size_t len)
     if (res->send_err)
         return res->send_err;
     int rc = 0;
+    /* body.len: what was buffered before streaming began (0 once it has) */
     if (res->has_length && !res->head_only &&
-        (len > res->length || res->streamed + (res->streaming ? 0 : res->body.len) >
-                                  res->length - len))
+        (len > res->length || res->streamed + res->body.len > res->length - len))
         return -EINVAL; /* past the declared length */
     if (!res->streaming) {
         if (!status_has_body(res->status))
