@@ -35,6 +35,7 @@
 #define WEFT_RUNTIME_HANDOFF_H
 
 #include "runtime/internal.h"
+#include "runtime/trace_hooks.h"
 
 #if defined(WEFT_ASAN)
 #include <sanitizer/common_interface_defs.h>

@@ -477,7 +477,8 @@ struct weft__worker {
         uint64_t t;
     } seen[8];
     void *altstack;
-    /* Tracing (trace.c), owner-only. */
+    /* Tracing (trace.c, trace_hooks.h), owner-only. */
+    struct tr_buf *tr_buf; /* this worker's event buffer while a trace is recorded */
     uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
     uint8_t tr_wake_src; /* WEFT_TW_TIMER/IO while timers or completions wake tasks */
     /* Set by a RUN_STOP's clock read; while set, the events the scheduler records before

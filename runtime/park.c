@@ -25,6 +25,7 @@
  */
 #include "runtime/handoff.h"
 #include "runtime/internal.h"
+#include "runtime/trace_hooks.h"
 
 #include <errno.h>
 #include <limits.h>

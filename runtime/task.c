@@ -13,6 +13,7 @@
  *     else may join or free it before weft_set_next hands it out.
  */
 #include "runtime/internal.h"
+#include "runtime/trace_hooks.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -1,6 +1,6 @@
 /* weft — the trace recorder: per-thread event buffers and the scheduler's hooks.
  * The buffer protocol is in runtime/trace_priv.h; the file format in trace_format.h. */
-#include "runtime/trace_priv.h"
+#include "runtime/trace_hooks.h"
 
 #include <signal.h>
 #include <string.h>
@@ -10,19 +10,12 @@
 bool weft__trace_on;
 tr_state weft__tr;
 
-/* The calling worker's buffer; NULL on plain threads. Only read inside
- * weft__trace_ev, which never suspends, so a task migrating between events is fine. */
-static __thread tr_buf *tls_buf __attribute__((tls_model("initial-exec")));
-
 static uint64_t clock_ns(const struct timespec *ts)
 {
     return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
 
 /* ---- recording ------------------------------------------------------------------ */
-
-/* ts for "the same clock reading as this buffer's previous event" (no real reading is 1). */
-#define TS_SAME ((uint64_t)1)
 
 /* Owner: hands the current chunk to the writer and takes a free one; false when none
  * is free (the caller drops its event). The writer looks every 10 ms anyway; it is
@@ -51,6 +44,7 @@ static bool refill(tr_buf *b)
     atomic_store_explicit(&c->pub, 0, memory_order_relaxed);
     c->worker = b->worker;
     c->base_raw = b->st.ticks; /* the next event's delta counts from the last reading */
+    weft_trace_codec_batch(&b->st, b->st.ticks, b->worker);
     b->cur_own = c;
     b->p = c->data;
     b->lim = c->data + TR_CHUNK_DATA - WEFT_TRACE_MAX_ENCODED;
@@ -69,126 +63,50 @@ static void announce(tr_buf *b, uint64_t fn)
         *seen = fn;
 }
 
-/* ts: a raw clock value, 0 to read the clock now, or TS_SAME. Inlined into every hook:
- * it is most of what tracing costs a worker, and the clock read (~12 ns of rdtsc on our
- * VMs) most of that. */
-static inline __attribute__((always_inline)) void record(tr_buf *b, uint64_t ts, unsigned type,
-                                                         unsigned reason, uint32_t a, uint64_t task,
-                                                         uint64_t bb, uint64_t c)
+/* The fast path's way out (trace_hooks.h): no room, no chunk, or a function address
+ * to announce first. */
+void weft__trace_record_slow(tr_buf *b, uint64_t ts, unsigned type, unsigned reason, uint32_t a,
+                             uint64_t task, uint64_t bb, uint64_t c)
 {
-    if (WEFT_UNLIKELY(b->p > b->lim || !b->cur_own) && !refill(b)) {
+    if ((b->p > b->lim || !b->cur_own) && !refill(b)) {
         b->drops++;
         return;
     }
-    if ((type == WEFT_EV_SPAWN || type == WEFT_EV_STALL) &&
-        WEFT_UNLIKELY(b->fn_seen[(c >> 4) % TR_FN_SEEN] != c))
+    /* A function address the writer has not been told yet; should the ring be full, it
+     * is announced at a later event. */
+    if (type == WEFT_EV_SPAWN || type == WEFT_EV_STALL)
         announce(b, c);
-    uint64_t raw = ts == TS_SAME ? b->st.ticks : ts ? ts : weft__clock_raw();
-    b->p = weft_trace_encode(b->p, &b->st, raw, type, reason, a, task, bb, c);
-    b->nev++;
-    /* release: the event's bytes before the counts (a flight dump reads the prefix) */
-    atomic_store_explicit(&b->cur_own->pub,
-                          (uint64_t)b->nev << 32 | (uint32_t)(b->p - b->cur_own->data),
-                          memory_order_release);
+    weft__trace_put(b, ts, type, reason, a, task, bb, c);
 }
 
-static inline __attribute__((always_inline)) void
-emit(uint64_t ts, unsigned type, unsigned reason, uint32_t a, uint64_t task, uint64_t b, uint64_t c)
+/* Any event, from any thread: a worker's own buffer, or the plain threads' shared one
+ * under its lock (the clock is read under the lock, so its timestamps never go back). */
+void weft__trace_ev(unsigned type, unsigned reason, uint32_t a, uint64_t task, uint64_t b,
+                    uint64_t c)
 {
-    tr_buf *buf = tls_buf;
-    if (WEFT_LIKELY(buf)) {
-        record(buf, ts, type, reason, a, task, b, c);
+    weft__worker *w = weft__worker_self();
+    if (WEFT_LIKELY(w && w->tr_buf)) {
+        weft__trace_record(w->tr_buf, 0, type, reason, a, task, b, c);
         return;
     }
     if (!weft__tr.bufs)
         return;
-    buf = &weft__tr.bufs[weft__tr.nbufs - 1];
+    tr_buf *buf = &weft__tr.bufs[weft__tr.nbufs - 1];
     weft__spin_lock(&weft__tr.outside_lock);
-    /* The clock is read under the lock, so this buffer's timestamps never go back. */
-    record(buf, 0, type, reason, a, task, b, c);
+    weft__trace_record(buf, 0, type, reason, a, task, b, c);
     weft__spin_unlock(&weft__tr.outside_lock);
-}
-
-void weft__trace_ev(unsigned type, unsigned reason, uint32_t a, uint64_t task, uint64_t b,
-                    uint64_t c)
-{
-    emit(0, type, reason, a, task, b, c);
 }
 
 /* ---- hooks ----------------------------------------------------------------------- */
 
 static _Atomic uint64_t outside_ids; /* ids of tasks spawned by plain threads */
 
-void weft__trace_spawn(weft__worker *w, weft_task *t)
+void weft__trace_spawn_outside(weft_task *t)
 {
-    weft_task *parent = NULL;
-    if (w) {
-        /* Relaxed atomic stores: the monitor may read a reused task's id (STALL). */
-        __atomic_store_n(&t->tid, ((uint64_t)(w->index + 1) << 48) | ++w->tr_next_id,
-                         __ATOMIC_RELAXED);
-        parent = atomic_load_explicit(&w->current, memory_order_relaxed);
-    } else {
-        __atomic_store_n(&t->tid,
-                         atomic_fetch_add_explicit(&outside_ids, 1, memory_order_relaxed) + 1,
-                         __ATOMIC_RELAXED);
-    }
-    t->tr_last = WEFT_TRACE_NO_WORKER;
-    t->tr_reason = 0;
-    weft__trace_ev(WEFT_EV_SPAWN, 0, 0, t->tid, parent ? parent->tid : 0,
-                   (uint64_t)(uintptr_t)t->fn);
-}
-
-void weft__trace_run_start(weft__worker *w, weft_task *t)
-{
-    /* Straight after a RUN_STOP (a direct switch, or the scheduler taking the next local
-     * task): the same clock reading. */
-    uint64_t ts = w->tr_fresh ? TS_SAME : 0;
-    w->tr_fresh = false;
-    emit(ts, WEFT_EV_RUN_START, 0, weft__runq_len(&w->runq), t->tid, t->tr_last, 0);
-    t->tr_last = (uint16_t)w->index;
-}
-
-void weft__trace_run_stop(weft__worker *w, weft_task *t, int sw_reason)
-{
-    unsigned r = WEFT_TR_OTHER, op = 0;
-    if (sw_reason == WEFT_SW_YIELD) {
-        r = WEFT_TR_YIELD;
-    } else if (sw_reason == WEFT_SW_MIGRATE) {
-        r = WEFT_TR_MIGRATE;
-        op = w->migrate_to;
-    } else if (sw_reason == WEFT_SW_DONE) {
-        r = WEFT_TR_DONE;
-    } else if (t->tr_reason) {
-        r = t->tr_reason;
-        if (r == WEFT_TR_IO)
-            op = t->tr_op;
-    }
-    t->tr_reason = 0;
-    if (sw_reason == WEFT_SW_DONE) {
-        /* The status the finish protocol will settle on (task.c, step 1): RUN_STOP(DONE)
-         * carries it and stands for the END event too (trace_codec.h). */
-        int st = t->status;
-        if (st == 0 && atomic_load_explicit(&t->cancelled, memory_order_relaxed))
-            st = -ECANCELED;
-        op = (uint32_t)st;
-    }
-    /* What the scheduler records until the next RUN_START, that one included, shares
-     * this clock reading (tr_fresh). */
-    emit(0, WEFT_EV_RUN_STOP, r, op, t->tid, 0, 0);
-    w->tr_fresh = !weft__tr.precise;
-}
-
-void weft__trace_wake(weft_task *t)
-{
-    weft__worker *w = weft__worker_self();
-    if (!w) {
-        weft__trace_ev(WEFT_EV_WAKE, WEFT_TW_THREAD, WEFT_TRACE_NO_WORKER, t->tid, 0, 0);
-        return;
-    }
-    weft_task *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-    unsigned src = w->tr_wake_src ? w->tr_wake_src : WEFT_TW_TASK;
-    emit(w->tr_fresh ? TS_SAME : 0, WEFT_EV_WAKE, src, w->index, t->tid,
-         src == WEFT_TW_TASK && cur ? cur->tid : 0, 0);
+    /* Relaxed atomic store: the monitor may read a reused task's id (STALL). */
+    __atomic_store_n(&t->tid, atomic_fetch_add_explicit(&outside_ids, 1, memory_order_relaxed) + 1,
+                     __ATOMIC_RELAXED);
+    weft__trace_ev(WEFT_EV_SPAWN, 0, 0, t->tid, 0, (uint64_t)(uintptr_t)t->fn);
 }
 
 void weft__trace_stall(unsigned worker, weft_task *t, uint64_t ns)
@@ -366,14 +284,13 @@ void weft__trace_worker_begin(weft__worker *w)
 {
     w->tr_fresh = false;
     if (weft__trace_on)
-        tls_buf = &weft__tr.bufs[w->index];
+        w->tr_buf = &weft__tr.bufs[w->index];
 }
 
 void weft__trace_worker_end(weft__worker *w)
 {
-    (void)w;
-    tr_buf *b = tls_buf;
-    tls_buf = NULL;
+    tr_buf *b = w->tr_buf;
+    w->tr_buf = NULL;
     if (b && b->cur_own) {
         tr_ring_push(&b->full, b->cur_own);
         b->cur_own = NULL;

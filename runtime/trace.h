@@ -42,11 +42,10 @@ void weft__trace_ev(unsigned type, unsigned reason, uint32_t a, uint64_t task, u
  * its next events read the clock again (weft__worker.tr_fresh). */
 #define WEFT_TRACE_STALE(w) ((w)->tr_fresh = false)
 
-/* The hooks with more to compute than one event (trace.c). */
-void weft__trace_spawn(weft__worker *w, weft_task *t);
-void weft__trace_run_start(weft__worker *w, weft_task *t);
-void weft__trace_run_stop(weft__worker *w, weft_task *t, int sw_reason);
-void weft__trace_wake(weft_task *t);
+/* A task spawned by a plain thread (the id and the SPAWN event). */
+void weft__trace_spawn_outside(weft_task *t);
+/* The scheduler's hot hooks (spawn, run start/stop, wake) are inline, in
+ * runtime/trace_hooks.h, which their callers include. */
 /* The monitor saw task t stuck on worker w for ns nanoseconds. */
 void weft__trace_stall(unsigned worker, weft_task *t, uint64_t ns);
 

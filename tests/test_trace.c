@@ -79,7 +79,8 @@ static void trace_read(const char *path, trace *t)
             WT_TRUE(bh.ns_per_tick > 0 && bh.ns_per_tick < 100);
             const uint8_t *p = (const uint8_t *)d + off + sizeof r + sizeof bh;
             const uint8_t *end = p + bh.nbytes;
-            weft_trace_codec st = {0};
+            weft_trace_codec st;
+            weft_trace_codec_batch(&st, 0, r.worker);
             t->recorded += r.count;
             for (uint32_t i = 0; i < r.count; i++) {
                 WT_LE(t->n + 2, cap);

@@ -80,46 +80,96 @@ static char *render(const wt_model *m, int (*fn)(const wt_model *, FILE *), size
 }
 
 /* The compact encoding (runtime/trace_codec.h), byte for byte as docs/trace-format.md
- * describes it, and the decoder's answer to every way an event can be cut off. */
+ * describes it: the full forms, every short form, and the decoder's answer to every way
+ * an event can be cut off. */
 static void test_codec(void **state)
 {
     (void)state;
-    uint8_t buf[4 * WEFT_TRACE_MAX_ENCODED], *p = buf;
-    weft_trace_codec enc = {1000};
-    const uint64_t task = (2ull << 48) | 77, parent = (1ull << 48) | 5, fn = 0x55550000abcdull;
-    p = weft_trace_encode(p, &enc, 1300, WEFT_EV_SPAWN, 0, 9, task, parent, fn);
-    assert_int_equal(p - buf, 32); /* word 0, task, b, c */
-    uint64_t w0;
-    memcpy(&w0, buf, 8);
-    assert_true(w0 == (WEFT_EV_SPAWN | 300ull << 32)); /* a is not a SPAWN field: dropped */
-    /* Shares the reading (dt 0); the status of a finished task goes in a, 24 bits. */
-    p = weft_trace_encode(p, &enc, 1300, WEFT_EV_RUN_STOP, WEFT_TR_DONE, (uint32_t)-ECANCELED, task,
-                          0, 0);
-    memcpy(&w0, buf + 32, 8);
-    assert_true(w0 == (WEFT_EV_RUN_STOP | WEFT_TR_DONE << 4 |
-                       ((uint64_t)-ECANCELED & WEFT_TRACE_A_MAX) << 8));
-    /* A gap beyond 32 bits of ticks takes a TIME pair first; an earlier reading counts as
-     * the previous one; a saturates. */
-    p = weft_trace_encode(p, &enc, 1300 + (5ull << 32), WEFT_EV_RUN_START, 0, 1u << 30, task, 1, 0);
-    p = weft_trace_encode(p, &enc, 7, WEFT_EV_PARK, 0, 0, 0, 0, 0);
+    uint8_t buf[12 * WEFT_TRACE_MAX_ENCODED], *p = buf;
+    weft_trace_codec enc;
+    weft_trace_codec_batch(&enc, 1000, 2); /* worker 2's batch */
+    const uint64_t t0 = (3ull << 48) | 77, parent = (1ull << 48) | 5, fn = 0x55550000abcdull;
+    const uint64_t other = (1ull << 48) | 9, waker_of = (2ull << 48) | 4;
+    size_t at[12], n = 0;
+#define ENC(...) (at[n++] = (size_t)(p - buf), p = weft_trace_encode(p, &enc, __VA_ARGS__))
+    /* 0: the full form (nothing to refer to yet); a is not a SPAWN field: dropped */
+    ENC(1300, WEFT_EV_SPAWN, 0, 9, t0, parent, fn);
+    /* 1: the next id and the same function are implied; the parent is not the running task */
+    ENC(1300, WEFT_EV_SPAWN, 0, 0, t0 + 1, parent, fn);
+    /* 2: starts the task spawned last, which last ran here; a saturates */
+    ENC(1400, WEFT_EV_RUN_START, 0, 1u << 30, t0 + 1, 2, 0);
+    /* 3: spawned by the running task: one word */
+    ENC(1400, WEFT_EV_SPAWN, 0, 0, t0 + 2, t0 + 1, fn);
+    /* 4: woken by the running task: its id is implied */
+    ENC(1400, WEFT_EV_WAKE, WEFT_TW_TASK, 2, waker_of, t0 + 1, 0);
+    /* 5: the running task finished: one word, with its status */
+    ENC(1400, WEFT_EV_RUN_STOP, WEFT_TR_DONE, (uint32_t)-ECANCELED, t0 + 1, 0, 0);
+    /* 6: after a gap beyond 32 bits of ticks (a TIME pair first): the id after the last
+     * started, on its first run */
+    ENC(1300 + (5ull << 32), WEFT_EV_RUN_START, 0, 3, t0 + 2, WEFT_TRACE_NO_WORKER, 0);
+    /* 7: a stop of some other task, and a wake with no waker task while none runs */
+    ENC(1300 + (5ull << 32), WEFT_EV_RUN_STOP, WEFT_TR_JOIN, 0, other, 0, 0);
+    ENC(1300 + (5ull << 32), WEFT_EV_WAKE, WEFT_TW_TIMER, 2, other, 0, 0);
+    /* 9: nothing implied; an earlier reading counts as the previous one */
+    ENC(7, WEFT_EV_RUN_START, 0, 4, other, 7, 0);
+    ENC(7, WEFT_EV_PARK, 0, 0, 0, 0, 0);
+#undef ENC
     size_t len = (size_t)(p - buf);
-    assert_int_equal(len, 32 + 16 + 16 + 24 + 8);
+    const size_t sizes[] = {32, 16, 8, 8, 16, 8, 24, 16, 16, 24, 8};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal((i + 1 < n ? at[i + 1] : len) - at[i], sizes[i]);
+    uint64_t w[12];
+    for (size_t i = 0; i < n; i++)
+        memcpy(&w[i], buf + at[i], 8);
+    assert_true(w[0] == (WEFT_EV_SPAWN | 300ull << 32));
+    assert_true(w[1] == (WEFT_EV_SPAWN | 5u << 4)); /* id + function implied */
+    assert_true(w[2] == (WEFT_EV_RUN_START | (2u | 1u << 2) << 4 | (uint64_t)WEFT_TRACE_A_MAX << 8 |
+                         100ull << 32));
+    assert_true(w[3] == (WEFT_EV_SPAWN | 7u << 4));
+    assert_true(w[4] == (WEFT_EV_WAKE | (WEFT_TW_TASK | 8u) << 4 | 2u << 8));
+    assert_true(w[5] == (WEFT_TRACE_STOP | WEFT_TR_DONE << 4 |
+                         ((uint64_t)-ECANCELED & WEFT_TRACE_A_MAX) << 8));
+    assert_true(w[6] == WEFT_TRACE_TIME); /* then the ticks, then the event */
+    assert_true(w[7] == (WEFT_EV_RUN_STOP | WEFT_TR_JOIN << 4));
+    assert_true(w[8] == (WEFT_EV_WAKE | (WEFT_TW_TIMER | 8u) << 4 | 2u << 8)); /* b = cur = 0 */
+    assert_true(w[9] == (WEFT_EV_RUN_START | 4u << 8));
 
     const uint8_t *q = buf;
-    weft_trace_codec dec = {0};
+    weft_trace_codec dec;
+    weft_trace_codec_batch(&dec, 0, 2);
     weft_trace_event e[2];
     memset(e, 0, sizeof e);
     assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
-    assert_true(e[0].ts == 300 && e[0].type == WEFT_EV_SPAWN && e[0].task == task &&
-                e[0].b == parent && e[0].c == fn && e[0].a == 0);
+    assert_true(e[0].ts == 300 && e[0].type == WEFT_EV_SPAWN && e[0].reason == 0 &&
+                e[0].task == t0 && e[0].b == parent && e[0].c == fn && e[0].a == 0);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].ts == 300 && e[0].type == WEFT_EV_SPAWN && e[0].reason == 0 &&
+                e[0].task == t0 + 1 && e[0].b == parent && e[0].c == fn);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].ts == 400 && e[0].type == WEFT_EV_RUN_START && e[0].reason == 0 &&
+                e[0].task == t0 + 1 && e[0].b == 2 && e[0].a == WEFT_TRACE_A_MAX);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].type == WEFT_EV_SPAWN && e[0].task == t0 + 2 && e[0].b == t0 + 1 &&
+                e[0].c == fn);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].type == WEFT_EV_WAKE && e[0].reason == WEFT_TW_TASK && e[0].a == 2 &&
+                e[0].task == waker_of && e[0].b == t0 + 1);
     assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 2);
     assert_true(e[0].type == WEFT_EV_RUN_STOP && e[0].reason == WEFT_TR_DONE && e[0].a == 0 &&
-                e[0].ts == 300 && e[0].task == task);
-    assert_true(e[1].type == WEFT_EV_END && e[1].ts == 300 && e[1].task == task &&
+                e[0].ts == 400 && e[0].task == t0 + 1);
+    assert_true(e[1].type == WEFT_EV_END && e[1].ts == 400 && e[1].task == t0 + 1 &&
                 (int64_t)e[1].b == -ECANCELED);
     assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
     assert_true(e[0].type == WEFT_EV_RUN_START && e[0].ts == 300 + (5ull << 32) &&
-                e[0].a == WEFT_TRACE_A_MAX && e[0].b == 1);
+                e[0].task == t0 + 2 && e[0].b == WEFT_TRACE_NO_WORKER && e[0].a == 3);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].type == WEFT_EV_RUN_STOP && e[0].reason == WEFT_TR_JOIN && e[0].task == other);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].type == WEFT_EV_WAKE && e[0].reason == WEFT_TW_TIMER && e[0].task == other &&
+                e[0].b == 0);
+    assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
+    assert_true(e[0].type == WEFT_EV_RUN_START && e[0].task == other && e[0].b == 7 && e[0].a == 4 &&
+                e[0].ts == 300 + (5ull << 32));
     assert_int_equal(weft_trace_decode(&q, buf + len, &dec, e), 1);
     assert_true(e[0].type == WEFT_EV_PARK && e[0].ts == 300 + (5ull << 32));
     assert_ptr_equal(q, buf + len);
@@ -128,16 +178,19 @@ static void test_codec(void **state)
     /* Every cut inside the stream fails cleanly at the event it cuts. */
     for (size_t cut = 0; cut < len; cut++) {
         q = buf;
-        dec.ticks = 0;
-        int n = 0, rc;
+        weft_trace_codec_batch(&dec, 0, 2);
+        int k = 0, rc;
         while ((rc = weft_trace_decode(&q, buf + cut, &dec, e)) > 0)
-            n++;
+            k++;
         assert_int_equal(rc, -1);
         assert_true(q <= buf + cut);
-        assert_true(n <= 3);
+        assert_true(k <= (int)n - 1);
     }
-    /* Kind 0 is unknown. */
-    uint64_t bad = 0;
+    /* A RUN_START with task form 3 or worker form 3 does not exist. */
+    uint64_t bad = WEFT_EV_RUN_START | 3u << 4;
+    q = (const uint8_t *)&bad;
+    assert_int_equal(weft_trace_decode(&q, q + 8, &dec, e), -1);
+    bad = WEFT_EV_RUN_START | 12u << 4;
     q = (const uint8_t *)&bad;
     assert_int_equal(weft_trace_decode(&q, q + 8, &dec, e), -1);
 }

@@ -325,7 +325,8 @@ static void emit(gen *g, buf *b, int with_end)
                     b->oom = 1;
                     return;
                 }
-                weft_trace_codec st = {e[0].ts}; /* base = the first event's ns, 1 tick = 1 ns */
+                weft_trace_codec st; /* base = the first event's ns, 1 tick = 1 ns */
+                weft_trace_codec_batch(&st, e[0].ts, worker);
                 uint32_t nrec = 0;
                 for (size_t i = 0; i < cnt; i++) {
                     uint32_t a = e[i].a;

@@ -156,8 +156,8 @@ static int check_header(wt_trace *t, const unsigned char *p, size_t len, char *e
  * timestamp, which the batch's never go below (each batch converts its clock ticks with
  * its own factor, so the seams may round backwards). 0, -EINVAL when the batch is
  * damaged (the events before the damage are kept), -ENOMEM. */
-static int decode_batch(wt_trace *t, unsigned l, uint64_t *last, const unsigned char *body,
-                        size_t blen, uint32_t count)
+static int decode_batch(wt_trace *t, unsigned l, uint16_t worker, uint64_t *last,
+                        const unsigned char *body, size_t blen, uint32_t count)
 {
     weft_trace_batch bh;
     if (blen < sizeof bh)
@@ -166,7 +166,8 @@ static int decode_batch(wt_trace *t, unsigned l, uint64_t *last, const unsigned 
     if (bh.nbytes > blen - sizeof bh || !(bh.ns_per_tick >= 0 && bh.ns_per_tick < 1e6))
         return -EINVAL;
     const uint8_t *p = body + sizeof bh, *end = p + bh.nbytes;
-    weft_trace_codec st = {0};
+    weft_trace_codec st;
+    weft_trace_codec_batch(&st, 0, worker);
     /* count: the events as recorded (an END within a RUN_STOP is not one of them) */
     for (uint32_t i = 0; i < count; i++) {
         weft_trace_event e[2];
@@ -247,7 +248,8 @@ int wt_trace_load_mem(wt_trace *t, const void *buf, size_t len, char *err, size_
             }
         } else if (rh.kind == WEFT_TRACE_REC_EVENTS2) {
             unsigned lane = rh.worker == WEFT_TRACE_NO_WORKER ? t->nworkers : rh.worker;
-            rc = lane > t->nworkers ? -EINVAL : decode_batch(t, lane, &last[lane], body, blen, rh.count);
+            rc = lane > t->nworkers ? -EINVAL
+                                    : decode_batch(t, lane, rh.worker, &last[lane], body, blen, rh.count);
             if (rc == -ENOMEM)
                 goto nomem;
             if (rc < 0 && !t->warn[0])
