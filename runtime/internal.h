@@ -380,7 +380,11 @@ void weft__runq_init(weft__runq *q);
 /* Owner only. On a full queue, moves half of it plus t to the injection queue. */
 void weft__runq_push(weft__worker *w, weft_task *t);
 weft_task *weft__runq_pop(weft__runq *q);
-unsigned weft__runq_len(weft__runq *q);
+/* Tasks queued (a snapshot); inline: the trace's RUN_START reads it every run. */
+static inline unsigned weft__runq_len(weft__runq *q)
+{
+    return ck_ring_size(&q->ring);
+}
 /* Thief: moves about half of victim's queue into w's (empty) queue and returns one of
  * the stolen tasks to run now, or NULL. */
 weft_task *weft__runq_steal(weft__worker *w, weft__worker *victim);

@@ -32,11 +32,6 @@ void weft__runq_init(weft__runq *q)
     memset(q->buf, 0, sizeof q->buf);
 }
 
-unsigned weft__runq_len(weft__runq *q)
-{
-    return ck_ring_size(&q->ring);
-}
-
 /* Claims the older half (rounded up) of q's queued tasks with one CAS on c_head and
  * copies them to out; 0 when q is empty. Thieves and q's owner (overflow) both use it. */
 static unsigned grab_half(weft__runq *q, weft_task **out)
