@@ -4,8 +4,9 @@
 #   build/release  Release, -Werror                          (compiler: cc)
 #   build/asan     RelWithDebInfo, AddressSanitizer + UBSan  (compiler: gcc)
 #   build/tsan     RelWithDebInfo, ThreadSanitizer           (compiler: clang; only with --tsan)
-#   build/fuzz     libFuzzer + ASan + UBSan on the HTTP request parser, run for
-#                  $FUZZ_SECONDS (default 20) seconds from the seed corpus (clang)
+#   build/fuzz     libFuzzer + ASan + UBSan on the HTTP request parser and on the trace
+#                  reader, each run for $FUZZ_SECONDS (default 20) seconds from its seed
+#                  corpus (clang)
 #
 # Installs missing Debian packages first (tools/setup.sh). Benchmarks are not built.
 # Exits nonzero when any configure, build or test fails. The last line of output is
@@ -71,20 +72,25 @@ set_configure_args() {
     esac
 }
 
-# run_fuzz: a short libFuzzer run of the HTTP request parser; one test in the totals.
+# run_fuzz: a short libFuzzer run of each target (the HTTP request parser, the trace
+# reader); one test each in the totals.
 run_fuzz() {
-    local secs=${FUZZ_SECONDS:-20} log=build/fuzz.log
-    echo "=== fuzz: fuzz_http_request for ${secs}s (build/fuzz)"
+    local secs=${FUZZ_SECONDS:-20} t log passed=0 failed=0
     mkdir -p build
-    if WEFT_FUZZ_BUILD=build/fuzz fuzz/run.sh "$secs" >"$log" 2>&1; then
-        grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$log" | tail -n 2 || true
-        summary+=("fuzz: 1 passed, 0 failed (fuzz_http_request ${secs}s)")
-        total_passed=$((total_passed + 1))
-    else
-        tail -n 40 "$log"
-        summary+=("fuzz: 0 passed, 1 failed (see $log and build/fuzz/artifacts/)")
-        total_failed=$((total_failed + 1))
-    fi
+    for t in fuzz_http_request fuzz_trace_read; do
+        log=build/$t.log
+        echo "=== fuzz: $t for ${secs}s (build/fuzz)"
+        if WEFT_FUZZ_BUILD=build/fuzz fuzz/run.sh "$secs" "$t" >"$log" 2>&1; then
+            grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$log" | tail -n 2 || true
+            passed=$((passed + 1))
+        else
+            tail -n 40 "$log"
+            failed=$((failed + 1))
+        fi
+    done
+    summary+=("fuzz: $passed passed, $failed failed (${secs}s each; logs build/fuzz_*.log, crashes build/fuzz/artifacts/)")
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
 }
 
 # run_build NAME: configure, compile and test build/NAME; adds to the totals.
