@@ -17,6 +17,16 @@ static uint64_t clock_ns(const struct timespec *ts)
 
 /* ---- recording ------------------------------------------------------------------ */
 
+/* Owner (or whoever stands in for it at stop): the current chunk goes to the writer.
+ * False when the full ring had no room for it. */
+static bool hand_over(tr_buf *b)
+{
+    bool pushed = tr_ring_push(&b->full, b->cur_own);
+    b->cur_own = NULL;
+    atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
+    return pushed;
+}
+
 /* Owner: hands the current chunk to the writer and takes a free one; false when none
  * is free (the caller drops its event). The writer looks every 10 ms anyway; it is
  * woken (a futex syscall and, when it sleeps, a wake-up of its core) only once this
@@ -27,10 +37,8 @@ static bool refill(tr_buf *b)
     if (b->cur_own) {
         /* The ring holds TR_RING chunks (256 MiB, the default memory cap); should it
          * ever be full, the chunk's events count as dropped (it is freed at stop). */
-        if (!tr_ring_push(&b->full, b->cur_own))
+        if (!hand_over(b))
             b->drops += b->nev;
-        b->cur_own = NULL;
-        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
         if (tr_ring_len(&b->free) <= TR_FREE_FILL / 2)
             weft__trace_writer_kick();
     }
@@ -68,7 +76,7 @@ static void announce(tr_buf *b, uint64_t fn)
 void weft__trace_record_slow(tr_buf *b, uint64_t ts, unsigned type, unsigned reason, uint32_t a,
                              uint64_t task, uint64_t bb, uint64_t c)
 {
-    if ((b->p > b->lim || !b->cur_own) && !refill(b)) {
+    if (weft__trace_no_room(b) && !refill(b)) {
         b->drops++;
         return;
     }
@@ -292,9 +300,7 @@ void weft__trace_worker_end(weft__worker *w)
     tr_buf *b = w->tr_buf;
     w->tr_buf = NULL;
     if (b && b->cur_own) {
-        tr_ring_push(&b->full, b->cur_own);
-        b->cur_own = NULL;
-        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
+        hand_over(b);
         weft__trace_writer_kick();
     }
 }
@@ -307,11 +313,8 @@ void weft__trace_stop(void)
     /* Every thread that records has been joined; the plain threads' buffer is last. */
     tr_buf *b = &s->bufs[s->nbufs - 1];
     weft__spin_lock(&s->outside_lock);
-    if (b->cur_own) {
-        tr_ring_push(&b->full, b->cur_own);
-        b->cur_own = NULL;
-        atomic_store_explicit(&b->cur, NULL, memory_order_relaxed);
-    }
+    if (b->cur_own)
+        hand_over(b);
     weft__spin_unlock(&s->outside_lock);
     atomic_store(&s->stop, true);
     weft__trace_writer_kick();

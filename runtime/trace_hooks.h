@@ -36,12 +36,18 @@ weft__trace_put(tr_buf *b, uint64_t ts, unsigned type, unsigned reason, uint32_t
                           memory_order_release);
 }
 
+/* b has no chunk, or its chunk may not have room for one more event. */
+static inline bool weft__trace_no_room(const tr_buf *b)
+{
+    return b->p > b->lim || !b->cur_own;
+}
+
 /* Records one event into b (the same arguments). */
 static inline __attribute__((always_inline)) void
 weft__trace_record(tr_buf *b, uint64_t ts, unsigned type, unsigned reason, uint32_t a,
                    uint64_t task, uint64_t bb, uint64_t c)
 {
-    if (WEFT_UNLIKELY(b->p > b->lim || !b->cur_own) ||
+    if (WEFT_UNLIKELY(weft__trace_no_room(b)) ||
         ((type == WEFT_EV_SPAWN || type == WEFT_EV_STALL) &&
          WEFT_UNLIKELY(b->fn_seen[(c >> 4) % TR_FN_SEEN] != c))) {
         weft__trace_record_slow(b, ts, type, reason, a, task, bb, c);
