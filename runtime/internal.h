@@ -184,8 +184,10 @@ struct weft_task {
     uint8_t tr_reason; /* why it parks next: weft_trace_reason, 0 = OTHER (weft__trace_reason) */
     uint8_t tr_op;     /* io_uring opcode of the operation it waits for (REASON_IO) */
     /* Channel contention seen by this task (sync/chan.c step 11): operations in the
-     * current window (0: none open) and the ticket claims lost to other cores in it. */
+     * current window (0: none open) and the ticket claims lost to other cores in it
+     * (bit 7: a window opened because the other end ran on another worker). */
     uint8_t ch_ops, ch_fails, ch_busy; /* ch_busy: see ch_t1 below */
+    uint8_t ch_sample;                 /* counts ring operations: every 256th looks across */
     /* The current contention window (ch_ops > 0): the end of the task's last channel
      * operation on the raw clock (low bits; windows last microseconds), the operations
      * that took longer than the time since the one before, and the worker's index and
@@ -411,14 +413,14 @@ struct weft__worker {
     _Atomic(weft_task *) current;           /* the running task (monitor, signals) */
     _Atomic uint64_t stuck_tick;            /* monitor: tick at which it saw no progress */
     _Atomic bool parked WEFT_ALIGNED;       /* set by the worker, cleared by its waker */
-    _Atomic uint64_t woken_at; /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
+    _Atomic uint64_t woken_at;       /* weft_now() of a waker's kick; 0 once it ran (unstack.c) */
     _Atomic int woken_by, woken_cpu; /* that waker's index and CPU, -1 for none */
     /* The CPU it started or last left a park on, -1 unknown (weft__unstack_place_monitor). */
     _Atomic int run_cpu;
     /* The worker it woke runs on its CPU, so it may wait behind it: when, and its tick
      * then (unstack.c). Set by that worker, cleared by the monitor. */
     _Atomic uint64_t preempted_at, preempted_tick;
-    int wake_fd;                            /* eventfd; its read is armed in the ring */
+    int wake_fd; /* eventfd; its read is armed in the ring */
     /* Tasks other workers sent here (migrate.c): a LIFO stack pushed with a CAS, taken
      * whole by the owner (or by a thief when the owner is stuck). */
     _Atomic(weft_task *) inbox WEFT_ALIGNED;
@@ -483,8 +485,8 @@ struct weft__worker {
     void *altstack;
     /* Tracing (trace.c, trace_hooks.h), owner-only. */
     struct tr_buf *tr_buf; /* this worker's event buffer while a trace is recorded */
-    uint64_t tr_next_id; /* task ids spawned here: (index + 1) << 48 | count */
-    uint8_t tr_wake_src; /* WEFT_TW_TIMER/IO while timers or completions wake tasks */
+    uint64_t tr_next_id;   /* task ids spawned here: (index + 1) << 48 | count */
+    uint8_t tr_wake_src;   /* WEFT_TW_TIMER/IO while timers or completions wake tasks */
     /* Set by a RUN_STOP's clock read; while set, the events the scheduler records before
      * the next RUN_START (that one included) share that reading instead of taking their
      * own: the scheduler's bookkeeping between two runs takes tens of ns, an rdtsc ~12 on
@@ -507,6 +509,7 @@ typedef struct weft__rt {
     bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
+    uint8_t gather;        /* channel tasks gather (sync/chan.c step 11): WEFT_GATHER_* */
     /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
      * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
     _Atomic bool pack;
@@ -634,6 +637,15 @@ void weft__unstack_free(weft__unstack *u);
  * behind that worker's queue. Not a suspension point: no cancel or deadline is
  * delivered. */
 void weft__migrate(weft_task *t, unsigned to);
+
+/* WEFT_GATHER: whether tasks that pass messages across cores move together
+ * (sync/chan.c step 11). */
+enum {
+    WEFT_GATHER_OFF = 0,    /* "0": never; tasks stay where wake-ups and steals put them */
+    WEFT_GATHER_AUTO = 1,   /* unset or "auto": when the window's time votes say so */
+    WEFT_GATHER_ALWAYS = 2, /* "always": without the time votes (tasks that only relay) */
+};
+
 /* Run by run_task once t's context is saved: t goes into worker `to`'s inbox. */
 void weft__inbox_push(weft__worker *to, weft_task *t);
 /* Owner: moves the inbox into the local queue; returns one task to run, or NULL. */

@@ -324,6 +324,13 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     const char *age = getenv("WEFT_STEAL_AGE_US");
     rt->steal_age_ns = (age && *age ? (uint64_t)atoi(age) : 20) * 1000u;
     weft__cpuload_init(rt); /* WEFT_PACK (cpuload.c) */
+    /* Channel tasks gathering (sync/chan.c step 11): "0", "always"; else auto. */
+    const char *gather = getenv("WEFT_GATHER");
+    rt->gather = WEFT_GATHER_AUTO;
+    if (gather && strcmp(gather, "0") == 0)
+        rt->gather = WEFT_GATHER_OFF;
+    else if (gather && strcmp(gather, "always") == 0)
+        rt->gather = WEFT_GATHER_ALWAYS;
     const char *mrt = getenv("WEFT_MONITOR_RT");
     rt->monitor_rt = !(mrt && strcmp(mrt, "0") == 0);
     pthread_mutex_init(&rt->lock, NULL);

@@ -61,6 +61,22 @@
  *     than that: 10–18 M msg/s). The vote per operation keeps one long stall (a
  *     preempted vCPU) from deciding a window.
  *     Only task callers of send/recv count; plain threads, try_* and select do not.
+ * 11a. The other end on another core: tasks that each own one end of a channel never
+ *     lose a claim (one producer, one consumer or select), yet every element crosses
+ *     between their cores. Each ticket a task takes leaves its worker's index at its
+ *     end (tail_w / head_w, on the line the ticket CAS owns anyway; a select leaves it
+ *     too, but takes no part in the rule: it tries several channels per wait, and
+ *     timing them cost it more than the gathering gained). Every 256th operation of a
+ *     task (ch_sample) looks at the other end's index; when that is another worker, a
+ *     window opens as for a lost claim (CH_REMOTE), and when the window ends busy and
+ *     unsuspended the task moves to the other end's worker, the channel's home if it
+ *     has none. Measured (bench select4, 4 producers and a select, W=2, 2-vCPU VM, 100
+ *     rounds alternating builds): in the VM's phases where a cache line between the two
+ *     vCPUs is slow (25 of the rounds), the spread pipeline ran at 8-10 M sel/s and now
+ *     gathers: median 21 M, min 10 M; where lines are cheap the windows are not busy
+ *     and the two workers keep sharing the pipeline (median 27 M with and without).
+ *     WEFT_GATHER (run.c): "0" turns step 11 and 11a off, "always" leaves out the
+ *     busy vote (tasks known to do nothing but relay; tests), "auto" is the default.
  * 12. Yield before waiting: a task whose send finds the ring full, or whose receive
  *     finds it empty, first switches once to the task waiting in its worker's next-task
  *     slot, typically the one it just woke, and stays runnable meanwhile
@@ -336,6 +352,8 @@ static weft_chan *chan_new(size_t elem_size, size_t capacity, int kind,
         for (size_t i = 0; i < capacity; i++)
             atomic_init(&((slot *)(c->slots + i * c->stride))->seq, 2 * i);
         atomic_init(&c->home, -1);
+        atomic_init(&c->tail_w, -1);
+        atomic_init(&c->head_w, -1);
     } else if (weft__store_init(c) != 0) {
         free(c);
         return NULL;
@@ -379,6 +397,7 @@ enum {
      * operations the task spent longer inside the operation than since its last one */
     CONTEND_BUSY_NUM = 3,
     CONTEND_BUSY_DEN = 4,
+    CH_REMOTE = 0x80, /* ch_fails: the window opened on the other end's worker */
 };
 
 /* Which run of which worker the task is in: unchanged across a window only if the task
@@ -404,14 +423,32 @@ HOT uint32_t op_begin(weft_task *t)
     return t && WEFT_UNLIKELY(t->ch_ops) ? op_clock() | 1 : 0;
 }
 
-static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsigned fails,
-                                                uint32_t op_t0)
+/* The worker that last took a ticket at the other end of c, if it is not `me` and the
+ * runtime has it; else -1. */
+static int other_end(weft_chan *c, bool send, int me)
 {
+    int o = atomic_load_explicit(send ? &c->head_w : &c->tail_w, memory_order_relaxed);
+    return o >= 0 && o != me && (unsigned)o < weft__rt_cur->nworkers ? o : -1;
+}
+
+static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, bool send,
+                                                unsigned fails, uint32_t op_t0)
+{
+    unsigned mode = weft__rt_cur->gather;
+    if (mode == WEFT_GATHER_OFF)
+        return;
+    int me = (int)t->w->index;
+    if (t->ch_ops == 0 && fails == 0) {
+        /* A sample: the other end ran on another worker lately? */
+        if (other_end(c, send, me) < 0)
+            return;
+    }
     uint32_t now = op_clock();
     if (t->ch_ops == 0) {
-        /* A lost claim opens a window. */
+        /* A lost claim, or the other end elsewhere, opens a window. */
         t->ch_ops = 1;
-        t->ch_fails = (uint8_t)(fails < CONTEND_WINDOW ? fails : CONTEND_WINDOW);
+        t->ch_fails =
+            fails ? (uint8_t)(fails < CONTEND_WINDOW ? fails : CONTEND_WINDOW) : CH_REMOTE;
         t->ch_busy = 0;
         t->ch_mark0 = run_mark(t);
     } else {
@@ -419,38 +456,64 @@ static __attribute__((noinline)) void contended(weft_chan *c, weft_task *t, unsi
          * per operation, so one long stall (a preempted vCPU) weighs one vote. */
         if (op_t0 && (uint32_t)(now - op_t0) >= (uint32_t)(op_t0 - t->ch_t1))
             t->ch_busy++;
-        unsigned f = t->ch_fails + fails;
-        t->ch_fails = (uint8_t)(f < CONTEND_WINDOW ? f : CONTEND_WINDOW);
+        unsigned f = (t->ch_fails & ~CH_REMOTE) + fails;
+        t->ch_fails =
+            (uint8_t)((f < CONTEND_WINDOW ? f : CONTEND_WINDOW) | (t->ch_fails & CH_REMOTE));
         t->ch_ops++;
     }
     t->ch_t1 = now;
     if (t->ch_ops < CONTEND_WINDOW)
         return;
-    bool hot = t->ch_fails * CONTEND_SHARE >= t->ch_ops;
+    /* Contended: claims were lost, or the element passes between two workers. */
+    bool remote = t->ch_fails & CH_REMOTE;
+    bool hot = (t->ch_fails & ~CH_REMOTE) * CONTEND_SHARE >= t->ch_ops;
     /* Tasks that work between operations gain more from running in parallel than they
      * lose to the contention: only tasks that spend most of their time in the channel
      * gather. */
     bool busy = t->ch_busy * CONTEND_BUSY_DEN >= (CONTEND_WINDOW - 1) * CONTEND_BUSY_NUM;
     t->ch_ops = t->ch_fails = 0;
-    if (!hot || !busy || run_mark(t) != t->ch_mark0)
+    if ((!busy && mode != WEFT_GATHER_ALWAYS) || run_mark(t) != t->ch_mark0)
         return;
+    int other = remote ? other_end(c, send, me) : -1;
+    if (!hot && other < 0)
+        return;
+    /* The home: the worker of a claim's loser, or that of the other end (which may be
+     * a select, which does not decide). Two ends deciding at once agree on the first
+     * decision's home. */
+    int pick = other >= 0 ? other : me;
     unsigned n = weft__rt_cur->nworkers;
-    int me = (int)t->w->index;
     int h = atomic_load_explicit(&c->home, memory_order_relaxed);
-    /* No home yet (-1), or one from an earlier runtime with more workers: here. After
+    /* No home yet (-1), or one from an earlier runtime with more workers: pick. After
      * our CAS h keeps the old, invalid value, so nobody moves. */
-    while ((unsigned)h >= n && !atomic_compare_exchange_weak(&c->home, &h, me))
+    while ((unsigned)h >= n && !atomic_compare_exchange_weak(&c->home, &h, pick))
         ;
-    if ((unsigned)h < n && h != me)
+    if ((unsigned)h >= n)
+        h = pick;
+    if (h != me)
         weft__migrate(t, (unsigned)h);
 }
 
-/* Counts an operation of task t that began at op_t0 (op_begin) and the ticket claims
- * it lost. */
-HOT void note_contention(weft_chan *c, weft_task *t, unsigned fails, uint32_t op_t0)
+/* After task t's operation on c (rc 0: it took a ticket): leaves t's worker at its end
+ * (step 11a), written only when it changes, so a task that stays put writes nothing. */
+HOT void note_end(weft_chan *c, weft_task *t, bool send, int rc)
 {
-    if (WEFT_UNLIKELY(fails | op_t0))
-        contended(c, t, fails, op_t0);
+    if (rc == 0) {
+        _Atomic int *end = send ? &c->tail_w : &c->head_w;
+        int me = (int)t->w->index;
+        if (atomic_load_explicit(end, memory_order_relaxed) != me)
+            atomic_store_explicit(end, me, memory_order_relaxed);
+    }
+}
+
+/* Counts an operation of task t on c that began at op_t0 (op_begin), whether it took a
+ * ticket (rc 0) and the ticket claims it lost; every 256th operation samples the other
+ * end (step 11a). */
+HOT void note_contention(weft_chan *c, weft_task *t, bool send, int rc, unsigned fails,
+                         uint32_t op_t0)
+{
+    note_end(c, t, send, rc);
+    if (WEFT_UNLIKELY(fails | op_t0) || WEFT_UNLIKELY(++t->ch_sample == 0))
+        contended(c, t, send, fails, op_t0);
 }
 
 /* ---- waiting ------------------------------------------------------------------------ */
@@ -504,7 +567,7 @@ HOT int send_once(weft_chan *c, const void *elem, weft_task *self)
     uint32_t t0 = op_begin(self);
     int rc = ring_send_once(c, elem, self ? self->w : NULL, &fails);
     if (self)
-        note_contention(c, self, fails, t0);
+        note_contention(c, self, true, rc, fails, t0);
     return rc;
 }
 
@@ -514,7 +577,7 @@ HOT int recv_once(weft_chan *c, void *elem, weft_task *self)
     uint32_t t0 = op_begin(self);
     int rc = ring_recv_once(c, elem, &fails);
     if (self)
-        note_contention(c, self, fails, t0);
+        note_contention(c, self, false, rc, fails, t0);
     return rc;
 }
 
@@ -671,11 +734,18 @@ size_t weft_chan_len(const weft_chan *c)
 
 /* ---- for select ---------------------------------------------------------------------- */
 
-int weft__chan_try_op(weft_chan *c, bool send, void *elem)
+int weft__chan_try_op(weft_chan *c, bool send, void *elem, weft_task *self)
 {
     if (!c->ring)
         return locked_op(c, send, elem, NULL, false);
-    return send ? ring_send_once(c, elem, NULL, NULL) : ring_recv_once(c, elem, NULL);
+    int rc =
+        send ? ring_send_once(c, elem, self ? self->w : NULL, NULL) : ring_recv_once(c, elem, NULL);
+    /* A select leaves its worker at the end it took a ticket from, for the tasks at the
+     * other end (step 11), but takes no part in the rule itself: it tries several
+     * channels per wait, and timing them cost it more than the gathering gained. */
+    if (self)
+        note_end(c, self, send, rc);
+    return rc;
 }
 
 void weft__chan_enqueue(weft_chan *c, bool send, weft__waiter *rec)

@@ -28,7 +28,12 @@ typedef struct weft__slot {
 
 struct weft_chan {
     _Atomic uint64_t tail WEFT_ALIGNED; /* producers' tickets; bit 63 = closed */
+    /* The worker of the task that last took a ticket at this end, -1 for none: a hint
+     * for the other end's gathering rule (chan.c step 11), on the line the ticket CAS
+     * owns anyway. */
+    _Atomic int tail_w;
     _Atomic uint64_t head WEFT_ALIGNED; /* consumers' tickets */
+    _Atomic int head_w;
     weft__spin lock WEFT_ALIGNED;
     _Atomic uint32_t nrecvw, nsendw; /* queued waiters (ring channels) */
     _Atomic uint32_t njoinw;         /* queued joiners */
@@ -165,7 +170,7 @@ size_t weft__store_drop(weft_chan *c);
 
 /* ---- for select (chan.c) ----------------------------------------------------------- */
 /* One attempt that never suspends: 0, -EAGAIN, or the closed error (-ENOMEM). */
-int weft__chan_try_op(weft_chan *c, bool send, void *elem);
+int weft__chan_try_op(weft_chan *c, bool send, void *elem, weft_task *self);
 /* Queues / unqueues a select record on the send or receive side. */
 void weft__chan_enqueue(weft_chan *c, bool send, weft__waiter *rec);
 void weft__chan_dequeue(weft_chan *c, bool send, weft__waiter *rec);

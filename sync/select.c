@@ -58,13 +58,13 @@ static inline bool is_send(const weft_select_case *k)
 
 /* Step 1: the index of the case that completed (its result stored), or -1. A case we
  * were told RETRY for (*pass) that finds nothing needs no passing on any more. */
-static int try_all(weft_select_case *cases, size_t n, size_t start, int *pass)
+static int try_all(weft_select_case *cases, size_t n, size_t start, int *pass, weft_task *self)
 {
     size_t i = start;
     for (size_t k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
         if (!cases[i].chan)
             continue;
-        int rc = weft__chan_try_op(cases[i].chan, is_send(&cases[i]), cases[i].elem);
+        int rc = weft__chan_try_op(cases[i].chan, is_send(&cases[i]), cases[i].elem, self);
         if (rc != -EAGAIN) {
             cases[i].result = rc;
             return (int)i;
@@ -152,7 +152,7 @@ static int select_wait(weft_select_case *cases, size_t n, size_t start, uint64_t
         /* Step 3. */
         int s = WEFT_SEL_WAITING, intr = 0;
         if (atomic_compare_exchange_strong(&g.state, &s, WEFT_SEL_SELF)) {
-            int i = try_all(cases, n, start, &pass);
+            int i = try_all(cases, n, start, &pass, self);
             if (i >= 0) {
                 dequeue_all(cases, n, recs);
                 ret = i;
@@ -190,7 +190,7 @@ static int select_wait(weft_select_case *cases, size_t n, size_t start, uint64_t
             ret = intr;
             break;
         }
-        int i = try_all(cases, n, start, &pass);
+        int i = try_all(cases, n, start, &pass, self);
         if (i >= 0) {
             ret = i;
             break;
@@ -220,7 +220,7 @@ int weft_select(weft_select_case *cases, size_t n, uint64_t timeout_ns)
     }
     size_t start = n > 1 ? rand_next() % n : 0;
     int pass = -1;
-    int i = try_all(cases, n, start, &pass);
+    int i = try_all(cases, n, start, &pass, self);
     if (i >= 0)
         return i;
     if (timeout_ns == 0)
