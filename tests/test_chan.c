@@ -743,7 +743,7 @@ static void test_other_end_gathers(void **state)
 {
     (void)state;
     /* 399,713 of 399,999 (the first 256 + 32 sends are made before the move) in 80 of
-     * 80 runs on an otherwise idle 2-vCPU VM; with a CPU hog beside it (ctest -j2) 57
+     * 80 runs on an otherwise idle 2-vCPU VM; with a CPU hog beside it (ctest -j2) 53
      * of 60, the rest 114k-363k: while the OS keeps worker 0's thread off its CPU, the
      * idle worker 1 takes the producer back from its queue. The control makes none. */
     WT_GE(other_end_run("always"), OE_N / 8);
