@@ -740,9 +740,7 @@ int weft__chan_try_op(weft_chan *c, bool send, void *elem, weft_task *self)
         return locked_op(c, send, elem, NULL, false);
     int rc =
         send ? ring_send_once(c, elem, self ? self->w : NULL, NULL) : ring_recv_once(c, elem, NULL);
-    /* A select leaves its worker at the end it took a ticket from, for the tasks at the
-     * other end (step 11), but takes no part in the rule itself: it tries several
-     * channels per wait, and timing them cost it more than the gathering gained. */
+    /* A select leaves its worker at its end but does not move by the rule (step 11a). */
     if (self)
         note_end(c, self, send, rc);
     return rc;

@@ -29,7 +29,7 @@ typedef struct weft__slot {
 struct weft_chan {
     _Atomic uint64_t tail WEFT_ALIGNED; /* producers' tickets; bit 63 = closed */
     /* The worker of the task that last took a ticket at this end, -1 for none: a hint
-     * for the other end's gathering rule (chan.c step 11), on the line the ticket CAS
+     * for the other end's gathering rule (chan.c step 11a), on the line the ticket CAS
      * owns anyway. */
     _Atomic int tail_w;
     _Atomic uint64_t head WEFT_ALIGNED; /* consumers' tickets */
