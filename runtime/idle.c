@@ -219,7 +219,11 @@ static weft_task *steal_round(weft__rt *rt, weft__worker *w)
             WEFT_TRACE(WEFT_EV_STEAL, 0, v->index, 0, 1, 0);
             return t;
         }
-        if (weft__inbox_nonempty(v) && (t = weft__inbox_steal(w, v)))
+        /* ... but tasks moved there on purpose stay while moves keep coming (step 1b) */
+        if (weft__inbox_nonempty(v) &&
+            weft_now() - atomic_load_explicit(&v->moved_in_at, memory_order_relaxed) >=
+                MOVED_STEAL_AGE_NS &&
+            (t = weft__inbox_steal(w, v)))
             return t;
     }
     return weft__inject_pop_batch(w);

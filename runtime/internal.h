@@ -194,6 +194,11 @@ struct weft_task {
      * tick's low bits at the window's start (a window that spans a suspension measures
      * nothing). */
     uint32_t ch_t1, ch_mark0;
+    /* Mutex contention seen by this task (sync/mutex_barging.c step 7): weft_now() in
+     * 16 ns units at the current window's first contended lock call, and the mutex's
+     * acquisition count then (bits 3-31, as in its state word) with the window's
+     * contended calls so far in bits 0-2 (0: no window open). */
+    uint32_t mx_t0, mx_win;
 #if defined(WEFT_ASAN)
     void *asan_fake;
 #endif
@@ -424,7 +429,7 @@ struct weft__worker {
     /* Tasks other workers sent here (migrate.c): a LIFO stack pushed with a CAS, taken
      * whole by the owner (or by a thief when the owner is stuck). */
     _Atomic(weft_task *) inbox WEFT_ALIGNED;
-    _Atomic uint64_t moved_in_at; /* weft_now() when the owner last took tasks from it */
+    _Atomic uint64_t moved_in_at; /* weft_now() when a task was last moved to it or taken in */
     /* I/O cancel requests from tasks running elsewhere (io/uring.c), under cancel_lock. */
     weft__spin cancel_lock WEFT_ALIGNED;
     struct weft__io *cancel_head;
@@ -509,7 +514,7 @@ typedef struct weft__rt {
     bool slow_report;      /* WEFT_SLOW_MS set or WEFT_DEBUG: report stalls (monitor.c) */
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
-    uint8_t gather;        /* channel tasks gather (sync/chan.c step 11): WEFT_GATHER_* */
+    uint8_t gather;        /* tasks gather (chan.c step 11, mutex_barging.c step 7): WEFT_GATHER_* */
     /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
      * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
     _Atomic bool pack;
@@ -638,11 +643,11 @@ void weft__unstack_free(weft__unstack *u);
  * delivered. */
 void weft__migrate(weft_task *t, unsigned to);
 
-/* WEFT_GATHER: whether tasks that pass messages across cores move together
- * (sync/chan.c step 11). */
+/* WEFT_GATHER: whether tasks that pass messages across cores, or take one mutex from
+ * several cores, move together (sync/chan.c step 11, sync/mutex_barging.c step 7). */
 enum {
     WEFT_GATHER_OFF = 0,    /* "0": never; tasks stay where wake-ups and steals put them */
-    WEFT_GATHER_AUTO = 1,   /* unset or "auto": when the window's time votes say so */
+    WEFT_GATHER_AUTO = 1,   /* unset or "auto": when the window's time measures say so */
     WEFT_GATHER_ALWAYS = 2, /* "always": without the time votes (tasks that only relay) */
 };
 

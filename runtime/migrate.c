@@ -88,9 +88,6 @@ weft_task *weft__inbox_take(weft__worker *w)
         return NULL;
     uint64_t n;
     t = queue_list(w, t, &n);
-    atomic_store_explicit(&w->n_moved_in,
-                          atomic_load_explicit(&w->n_moved_in, memory_order_relaxed) + n,
-                          memory_order_relaxed);
     atomic_store_explicit(&w->moved_in_at, weft_now(), memory_order_relaxed);
     if (n > 1 && !weft__packing(weft__rt_cur)) /* packed on purpose: idle.c step 7 */
         weft__notify_parked();

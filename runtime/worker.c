@@ -196,9 +196,17 @@ static void run_task(weft__worker *w, weft_task *t)
     case WEFT_SW_YIELD:
         weft__runq_push(w, t); /* behind everything already queued */
         break;
-    case WEFT_SW_MIGRATE:
-        weft__inbox_push(&weft__rt_cur->workers[w->migrate_to], t); /* migrate.c */
+    case WEFT_SW_MIGRATE: {
+        /* Moved on purpose: thieves leave the target alone a while (idle.c step 1b) from
+         * now, not only once its owner takes the task in, which a task running there
+         * without suspending may put off until the monitor finds it stuck. */
+        weft__worker *to = &weft__rt_cur->workers[w->migrate_to];
+        atomic_store_explicit(&to->moved_in_at, weft_now(), memory_order_relaxed);
+        /* Counted here: a thief may take it back from the inbox before `to` runs it. */
+        atomic_fetch_add_explicit(&to->n_moved_in, 1, memory_order_relaxed);
+        weft__inbox_push(to, t); /* migrate.c */
         break;
+    }
     case WEFT_SW_PARK: {
         /* The context is saved: only now may wakers queue the task (park.c step 3). */
         int s = WEFT_TS_PARKING;

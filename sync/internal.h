@@ -107,11 +107,18 @@ static inline size_t weft__sw_count(weft__spin *l, const weft__waitq *q)
 /* The mutex (mutex_barging.c: the default, Go's design; mutex.c: the strict FIFO
  * hand-off mode and the entry points of both). */
 typedef struct weft__mutex {
+    /* Bits 0-2 the mode's flags; bits 3-31 count acquisitions (modulo 2^29), for
+     * mutex_barging.c step 7: every CAS that sets LOCKED adds MX_COUNT, every other
+     * change keeps them. */
     _Atomic uint32_t state;
     uint32_t fifo; /* weft_mutex_init_fifo / WEFT_MUTEX_FIFO_INIT */
     weft__spin lock;
+    /* The worker tasks gather on (mutex_barging.c step 7), plus 1; 0: none yet
+     * (WEFT_MUTEX_INIT zeroes it). */
+    _Atomic uint32_t home1;
     weft__waitq q;
 } weft__mutex;
+enum { MX_FLAGS = 7u, MX_COUNT = 8u };
 int weft__mutex_lock_barging(weft__mutex *x);
 void weft__mutex_unlock_barging(weft__mutex *x);
 

@@ -1,10 +1,12 @@
 /* weft — mutex: the strict FIFO hand-off mode (weft_mutex_init_fifo), and the entry
  * points that send the default mode to mutex_barging.c.
  *
- * State word: UNLOCKED (0), LOCKED (1), CONTENDED (3: locked, and the queue may hold
- * waiters, so unlock must take the slow path). Bit 0 is "held" in both modes; the
- * barging mode (mutex_barging.c) adds bit 2. Protocol (sync/internal.h has the common
- * waiter steps):
+ * State word, bits 0-2: UNLOCKED (0), LOCKED (1), CONTENDED (3: locked, and the queue
+ * may hold waiters, so unlock must take the slow path). Bit 0 is "held" in both modes;
+ * the barging mode (mutex_barging.c) adds bit 2. Bits 3-31 count acquisitions in both
+ * modes (sync/internal.h); this mode never reads them, so every test below looks at
+ * bits 0-2 (ST) and every change keeps the count (taking the mutex adds MX_COUNT).
+ * Protocol (sync/internal.h has the common waiter steps):
  *  1. lock: one CAS UNLOCKED → LOCKED (acquire). unlock: one CAS LOCKED → UNLOCKED
  *     (release). Those are the only operations without the spinlock. Both are inline
  *     in sync.h, written for both modes: lock sets bit 0 when it is clear (here that
@@ -32,6 +34,12 @@
 
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 3, SPIN_TRIES = 64 };
 
+/* The flags of state word s, and s with its flags replaced by f. */
+#define ST(s) ((s) & MX_FLAGS)
+#define WITH(s, f) (((s) & ~MX_FLAGS) | (f))
+/* s taken: LOCKED, the acquisition counted. */
+#define TAKEN(s) WITH((s) + MX_COUNT, LOCKED)
+
 typedef weft__mutex mutex;
 _Static_assert(sizeof(mutex) <= sizeof(weft_mutex), "weft_mutex storage too small");
 _Static_assert(_Alignof(mutex) <= _Alignof(weft_mutex), "weft_mutex alignment");
@@ -52,6 +60,7 @@ void weft_mutex_init(weft_mutex *m)
     atomic_init(&x->state, UNLOCKED);
     x->fifo = 0;
     atomic_init(&x->lock.locked, 0);
+    atomic_init(&x->home1, 0);
     x->q.head = x->q.tail = NULL;
 }
 
@@ -64,7 +73,7 @@ void weft_mutex_init_fifo(weft_mutex *m)
 void weft_mutex_destroy(weft_mutex *m)
 {
     mutex *x = M(m);
-    WEFT_ASSERT(atomic_load(&x->state) == UNLOCKED && !x->q.head);
+    WEFT_ASSERT(ST(atomic_load(&x->state)) == UNLOCKED && !x->q.head);
 }
 
 int weft_mutex_trylock(weft_mutex *m)
@@ -72,17 +81,18 @@ int weft_mutex_trylock(weft_mutex *m)
     if (!M(m)->fifo) {
         uint32_t s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
         while (!(s & LOCKED))
-            if (atomic_compare_exchange_weak_explicit(&M(m)->state, &s, s | LOCKED,
+            if (atomic_compare_exchange_weak_explicit(&M(m)->state, &s, (s + MX_COUNT) | LOCKED,
                                                       memory_order_acquire, memory_order_relaxed))
                 return 0;
         return -EBUSY;
     }
-    uint32_t s = UNLOCKED;
+    uint32_t s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
     /* acquire: the critical section sees the previous holder's writes */
-    return atomic_compare_exchange_strong_explicit(&M(m)->state, &s, LOCKED, memory_order_acquire,
-                                                   memory_order_relaxed)
-               ? 0
-               : -EBUSY;
+    while (ST(s) == UNLOCKED)
+        if (atomic_compare_exchange_weak_explicit(&M(m)->state, &s, TAKEN(s), memory_order_acquire,
+                                                  memory_order_relaxed))
+            return 0;
+    return -EBUSY;
 }
 
 static int lock_slow(mutex *x)
@@ -92,10 +102,10 @@ static int lock_slow(mutex *x)
     if (self && weft__rt_cur && weft__rt_cur->nworkers > 1) {
         for (int i = 0; i < SPIN_TRIES; i++) {
             uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-            if (s == CONTENDED)
+            if (ST(s) == CONTENDED)
                 break;
-            if (s == UNLOCKED &&
-                atomic_compare_exchange_weak_explicit(&x->state, &s, LOCKED, memory_order_acquire,
+            if (ST(s) == UNLOCKED &&
+                atomic_compare_exchange_weak_explicit(&x->state, &s, TAKEN(s), memory_order_acquire,
                                                       memory_order_relaxed))
                 return 0;
             __builtin_ia32_pause();
@@ -111,14 +121,14 @@ static int lock_slow(mutex *x)
     weft__spin_lock(&x->lock);
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     for (;;) { /* step 2 */
-        if (s == CONTENDED)
+        if (ST(s) == CONTENDED)
             break;
-        uint32_t to = s == UNLOCKED ? LOCKED : CONTENDED;
+        uint32_t to = ST(s) == UNLOCKED ? TAKEN(s) : WITH(s, CONTENDED);
         /* acquire (when taking it): as in trylock; the CAS to CONTENDED needs no order,
          * only its place in the word's modification order (step 2) */
         if (atomic_compare_exchange_weak_explicit(&x->state, &s, to, memory_order_acquire,
                                                   memory_order_relaxed)) {
-            if (to == LOCKED) {
+            if (ST(to) == LOCKED) {
                 weft__spin_unlock(&x->lock);
                 return 0;
             }
@@ -130,8 +140,10 @@ static int lock_slow(mutex *x)
     int rc = weft__sw_sleep(&x->lock, &x->q, &sw);
     if (rc == 0)
         return 0;
-    if (!x->q.head) /* step 3: CONTENDED is stable here */
-        atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
+    if (!x->q.head) { /* step 3: CONTENDED is stable here */
+        s = atomic_load_explicit(&x->state, memory_order_relaxed);
+        atomic_store_explicit(&x->state, WITH(s, LOCKED), memory_order_relaxed);
+    }
     weft__spin_unlock(&x->lock);
     return rc;
 }
@@ -144,8 +156,8 @@ int weft__mutex_lock_slow(weft_mutex *m)
     /* The fast path again, for callers without the inline one; a plain load first, so
      * that a contended line is not written to for nothing. */
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-    if (s == UNLOCKED && atomic_compare_exchange_strong_explicit(
-                             &x->state, &s, LOCKED, memory_order_acquire, memory_order_relaxed))
+    if (ST(s) == UNLOCKED && atomic_compare_exchange_strong_explicit(
+                                 &x->state, &s, TAKEN(s), memory_order_acquire, memory_order_relaxed))
         return 0;
     return lock_slow(x);
 }
@@ -154,20 +166,22 @@ static void unlock_slow(mutex *x)
 {
     weft__spin_lock(&x->lock);
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-    if (s == LOCKED) {
+    if (ST(s) == LOCKED) {
         /* The last waiter left between our failed CAS and here (step 5). */
-        atomic_store_explicit(&x->state, UNLOCKED, memory_order_release);
+        atomic_store_explicit(&x->state, WITH(s, UNLOCKED), memory_order_release);
         weft__spin_unlock(&x->lock);
         return;
     }
-    if (s != CONTENDED)
+    if (ST(s) != CONTENDED)
         weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);
     weft__sw *w = weft__sw_pop(&x->q);
-    /* Step 4. release on UNLOCKED: our critical section before the next fast lock. */
+    /* Step 4. release on UNLOCKED: our critical section before the next fast lock. A
+     * hand-off is an acquisition: it is counted. */
     if (!w)
-        atomic_store_explicit(&x->state, UNLOCKED, memory_order_release);
-    else if (!x->q.head)
-        atomic_store_explicit(&x->state, LOCKED, memory_order_relaxed);
+        atomic_store_explicit(&x->state, WITH(s, UNLOCKED), memory_order_release);
+    else
+        atomic_store_explicit(&x->state, WITH(s + MX_COUNT, x->q.head ? CONTENDED : LOCKED),
+                              memory_order_relaxed);
     weft__spin_unlock(&x->lock);
     if (w)
         weft__waiter_fire(&w->w, 0);
@@ -182,10 +196,11 @@ void weft__mutex_unlock_slow(weft_mutex *m)
     }
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     /* release: the critical section's writes before the next holder's acquire */
-    if (s == LOCKED && atomic_compare_exchange_strong_explicit(
-                           &x->state, &s, UNLOCKED, memory_order_release, memory_order_relaxed))
+    if (ST(s) == LOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, WITH(s, UNLOCKED),
+                                                                  memory_order_release,
+                                                                  memory_order_relaxed))
         return;
-    if (s == UNLOCKED)
+    if (ST(s) == UNLOCKED)
         weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);
     unlock_slow(x);
 }

@@ -29,11 +29,84 @@
  *     (lock returns 0). A claimed one that was only told RETRY owns the WOKEN bit: it
  *     clears it and, if the mutex is free with waiters queued, wakes the next waiter
  *     itself, since no unlock may come to do it.
+ *  7. Gathering (WEFT_GATHER; sync/chan.c step 11 does the same for channels). Tasks on
+ *     several workers that take one mutex often pass its cache line between the cores
+ *     at every acquisition; the line's transfer (~100 ns, MX_LINE_NS) then costs more
+ *     than the second core gains. With a per-task cost of a between acquisitions
+ *     (the critical section and the work around it) and n workers busy with them, the
+ *     mutex is taken about n / (a + MX_LINE_NS) times a ns spread out and 1 / a times
+ *     gathered on one core: one core does better when a < MX_LINE_NS / (n - 1), which
+ *     is when the mutex is taken more than once per MX_LINE_NS / (n - 1) ns. So the
+ *     measure is the mutex's acquisition rate, which its state word counts (bits 3-31,
+ *     one add in the inline fast path's CAS, no other cost there). A lock call that
+ *     finds the mutex held on a multi-worker runtime (the slow path) opens a window in
+ *     the task, recording the clock and the count, or counts itself in it; the
+ *     MX_WINDOW-th such call compares the acquisitions since the window opened with
+ *     the time: more frequent than the bound, and the task moves, before it tries
+ *     again, to the mutex's home worker (the first decider's). Tasks that work between
+ *     acquisitions leave the mutex free most of the time, rarely enter the slow path,
+ *     and when they do the rate is below the bound: they stay spread (test_sync
+ *     mutex_work_stays_spread). The bound needs all n workers taking the mutex, so
+ *     on many workers only a very hot mutex gathers. A preempted vCPU or a suspension
+ *     inside a window only makes its rate lower.
  */
 #include "sync/internal.h"
 
 enum { LOCKED = 1, QUEUED = 2, WOKEN = 4, SPIN_TRIES = 64 };
 enum { OWNED = 0, RETRY = 1 };
+enum {
+    MX_WINDOW = 7,       /* contended lock calls in a window (bits 0-2 of mx_win) */
+    MX_LINE_NS = 100,    /* a cache line's move between cores, about (step 7) */
+    MX_CLOCK_SHIFT = 4,  /* windows' clock in 16 ns units: 32 bits last ~68 s */
+};
+
+/* For tests: step 7's windows completed so far in this process. */
+static _Atomic uint64_t gather_windows;
+WEFT_API uint64_t weft__mutex_gather_windows(void);
+uint64_t weft__mutex_gather_windows(void)
+{
+    return atomic_load_explicit(&gather_windows, memory_order_relaxed);
+}
+
+/* Step 7: a lock call of task t found x held (state word s) on a multi-worker
+ * runtime. Counts the call in t's window; the window's last call moves t to the
+ * mutex's home when the mutex was taken often enough. */
+static __attribute__((noinline)) void gather(weft__mutex *x, weft_task *t, uint32_t s)
+{
+    unsigned mode = weft__rt_cur->gather;
+    if (mode == WEFT_GATHER_OFF)
+        return;
+    uint32_t now = (uint32_t)(weft_now() >> MX_CLOCK_SHIFT);
+    unsigned calls = t->mx_win & MX_FLAGS;
+    if (calls == 0) {
+        t->mx_t0 = now;
+        t->mx_win = (s & ~MX_FLAGS) | 1u;
+        return;
+    }
+    if (calls < MX_WINDOW) {
+        t->mx_win++;
+        return;
+    }
+    /* Acquisitions since the window opened (modulo 2^29: a wrapped count only looks
+     * lower) against the time. */
+    uint32_t taken = ((s & ~MX_FLAGS) - (t->mx_win & ~MX_FLAGS)) / MX_COUNT;
+    uint32_t elapsed = now - t->mx_t0;
+    t->mx_win = 0;
+    atomic_fetch_add_explicit(&gather_windows, 1, memory_order_relaxed);
+    unsigned n = weft__rt_cur->nworkers;
+    /* More often than once per MX_LINE_NS / (n - 1) ns (step 7). */
+    if (mode != WEFT_GATHER_ALWAYS &&
+        (uint64_t)elapsed * (n - 1) << MX_CLOCK_SHIFT >= (uint64_t)taken * MX_LINE_NS)
+        return;
+    unsigned me = t->w->index;
+    uint32_t h = atomic_load_explicit(&x->home1, memory_order_relaxed);
+    /* No home yet, or one from an earlier runtime with more workers: here. After our
+     * CAS h keeps the old, invalid value, so we stay. */
+    while ((h == 0 || h > n) && !atomic_compare_exchange_weak(&x->home1, &h, me + 1))
+        ;
+    if (h != 0 && h <= n && h - 1 != me)
+        weft__migrate(t, h - 1);
+}
 
 /* CAS loop: new = (s & ~clr) | set. Returns the old value. acq_rel: a set LOCKED
  * acquires the previous holder's writes; a cleared one releases ours. */
@@ -52,7 +125,7 @@ static bool try_take(weft__mutex *x, uint32_t clr)
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     while (!(s & LOCKED))
         /* acquire: the previous holder's critical section */
-        if (atomic_compare_exchange_weak_explicit(&x->state, &s, (s & ~clr) | LOCKED,
+        if (atomic_compare_exchange_weak_explicit(&x->state, &s, ((s & ~clr) + MX_COUNT) | LOCKED,
                                                   memory_order_acquire, memory_order_relaxed))
             return true;
     return false;
@@ -81,6 +154,7 @@ int weft__mutex_lock_barging(weft__mutex *x)
         return 0;
     weft_task *self = weft__task_self();
     if (self && weft__rt_cur && weft__rt_cur->nworkers > 1) {
+        gather(x, self, atomic_load_explicit(&x->state, memory_order_relaxed));
         for (int i = 0; i < SPIN_TRIES; i++) {
             if (try_take(x, 0))
                 return 0;
@@ -104,7 +178,7 @@ int weft__mutex_lock_barging(weft__mutex *x)
         uint32_t clr = woken ? WOKEN : 0;
         bool took = false;
         for (;;) { /* step 1 / step 3 */
-            uint32_t to = s & LOCKED ? (s & ~clr) | QUEUED : (s & ~clr) | LOCKED;
+            uint32_t to = s & LOCKED ? (s & ~clr) | QUEUED : ((s & ~clr) + MX_COUNT) | LOCKED;
             if (atomic_compare_exchange_weak_explicit(&x->state, &s, to, memory_order_acquire,
                                                       memory_order_relaxed)) {
                 took = !(s & LOCKED);
@@ -181,7 +255,8 @@ void weft__mutex_unlock_barging(weft__mutex *x)
         weft__sw *h = (weft__sw *)x->q.head;
         uint32_t to;
         if (h && h->starving) {
-            to = x->q.head->next ? s : s & ~QUEUED; /* stays LOCKED: handed over */
+            /* stays LOCKED: handed over, a new acquisition */
+            to = (x->q.head->next ? s : s & ~QUEUED) + MX_COUNT;
             res = OWNED;
         } else if (h && !(s & WOKEN)) {
             to = (s & ~LOCKED) | WOKEN;

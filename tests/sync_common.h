@@ -28,6 +28,7 @@ static inline void *join_res(weft_task *t)
 
 /* Internal, exported by the library for tests: waiters queued on an object now. */
 extern size_t weft__mutex_waiters(weft_mutex *m);
+extern uint64_t weft__mutex_gather_windows(void); /* sync/mutex_barging.c step 7 */
 extern size_t weft__sem_waiters(weft_sem *s);
 extern size_t weft__rwlock_waiters(weft_rwlock *l);
 extern size_t weft__cond_waiters(weft_cond *c);

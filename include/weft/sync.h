@@ -37,7 +37,8 @@ WEFT_BEGIN_DECLS
 /* ---- Mutex (asyncio.Lock) ------------------------------------------------------------ */
 
 typedef struct weft_mutex {
-    uint32_t weft__state; /* bit 0 locked, 1 queued, 2 woken (sync/mutex*.c) */
+    /* bit 0 locked, 1 queued, 2 woken; bits 3-31 count acquisitions (sync/mutex*.c) */
+    uint32_t weft__state;
     uint32_t weft__priv0; /* 1: strict FIFO hand-off mode */
     uint64_t weft__priv[3];
 } weft_mutex;
@@ -75,9 +76,10 @@ static inline int weft_mutex_lock(weft_mutex *m)
 #if defined(__GNUC__)
     uint32_t s = __atomic_load_n(&m->weft__state, __ATOMIC_RELAXED);
     /* acquire: the critical section sees the previous holder's writes. Bit 0 clear
-     * means free in both modes (sync/mutex.c step 1). */
+     * means free in both modes (sync/mutex.c step 1); adding 8 counts the acquisition
+     * (sync/mutex_barging.c step 7). */
     if (__builtin_expect(!(s & 1u), 1) &&
-        __atomic_compare_exchange_n(&m->weft__state, &s, s | 1u, 0, __ATOMIC_ACQUIRE,
+        __atomic_compare_exchange_n(&m->weft__state, &s, (s + 8u) | 1u, 0, __ATOMIC_ACQUIRE,
                                     __ATOMIC_RELAXED))
         return 0;
 #endif

@@ -54,7 +54,7 @@ typedef struct weft_worker_stats {
     uint64_t io_submitted; /* io_uring operations queued */
     uint64_t io_completed; /* and finished */
     uint32_t queue_depth;  /* tasks in its local run queue now */
-    uint32_t moved_in;     /* tasks moved here (weft_move_to, channels), modulo 2^32 */
+    uint32_t moved_in;     /* tasks moved here (weft_move_to, channels, mutexes), modulo 2^32 */
     uint64_t sched_latency[WEFT_STATS_LAT_BUCKETS];
     /* Tasks this worker, back from a park, handed to a running worker because other
      * processes left fewer CPUs than workers (packing; WEFT_PACK in runtime.h). */
