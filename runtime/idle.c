@@ -10,10 +10,17 @@
  *     WEFT_STEAL_AGE_US (default 20 µs), or when the victim's backlog would take longer
  *     than that at the pace seen (queue_stale below); Go likewise lets a running P keep
  *     its runnext for 3 µs. The next slot is taken only from a stuck worker (step 6).
- * 1b. For MOVED_HOLD_NS after tasks were moved to a worker on purpose (migrate.c: a
- *     channel gathered the tasks that fought over it there), its queue is stolen from
- *     only once its head waited MOVED_STEAL_AGE_NS, and after a steal what is left
- *     waits its own age: stealing them back would only restart the fight.
+ * 1b. For MOVED_HOLD_NS after a task was moved to a worker on purpose (migrate.c: a
+ *     channel or a mutex gathered the tasks that fought over it there; counted from
+ *     the move, not from when the owner takes it in), its queue is stolen from only
+ *     once its head waited MOVED_STEAL_AGE_NS, and after a steal what is left waits
+ *     its own age: stealing them back would only restart the fight. Its inbox, which
+ *     thieves take only behind a stuck worker (step 6), is left alone until
+ *     MOVED_STEAL_AGE_NS after the last move: a task that takes a mutex in a loop runs
+ *     for milliseconds without suspending, and taking back the tasks gathered behind
+ *     it each time the monitor finds it stuck kept lock-only tasks fighting (test_sync
+ *     mutex_gathers, 8 tasks: one worker made 50-84 % of the acquisitions instead of
+ *     95-99 %).
  * 1c. The spin adapts per worker: a search that ends in a park halves the next one's
  *     limit, one that finds work doubles it (plus 1 µs), up to WEFT_SPIN_US. A worker
  *     woken for work its owner runs at once (I/O servers: completions queue tasks on
@@ -51,7 +58,8 @@
  *     from 14.3 to 12.4-12.8 µs and weft-httpd's per request from 18.3 to 16.2 µs
  *     (medians of 5-6 alternated runs; 59.1k -> 65.5k req/s under wrk -c256).
  *  6. A parked worker's next-task slot is empty (it runs it before parking). A stuck
- *     worker's next slot becomes stealable once the monitor has marked it stuck.
+ *     worker's next slot and inbox become stealable once the monitor has marked it
+ *     stuck (the inbox after step 1b's wait).
  *  7. Packing. Spreading pays when each worker has a CPU; when other processes leave
  *     fewer CPUs than workers (runtime/cpuload.c measures it; WEFT_PACK), the workers
  *     take turns on the CPUs that are left, and each turn is a wake-up, a few
