@@ -39,8 +39,9 @@ typedef struct weft_config {
  * tasks pack onto fewer workers instead of making them take turns on the CPUs left;
  * as many workers keep running as CPUs are left. 0 never packs; N >= 1 always does,
  * keeping N running (weft_packing in weft/trace.h tells the state). WEFT_GATHER
- * (default auto) moves tasks that do little but pass messages through a channel across
- * cores onto one worker (README, Channels); 0 never, always without timing them. */
+ * (default auto) moves tasks that do little but pass messages through a channel, or
+ * take one mutex, across cores onto one worker (README, Channels and Mutex); 0 never,
+ * always without timing them. */
 WEFT_API int weft_run(const weft_config *cfg, weft_fn main, void *arg, void **result);
 
 /* Index of the worker running the caller (0..weft_workers()-1), -1 outside the

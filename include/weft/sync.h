@@ -50,7 +50,10 @@ typedef struct weft_mutex {
  * hand-off forms under contention). Unlock wakes the first waiter to compete instead of
  * handing it over; a waiter that loses keeps its place at the head of the queue, and
  * once it has waited WEFT_MUTEX_STARVE_NS (1 ms) the next unlock hands it the mutex
- * directly, so no waiter starves and queued waiters are served in FIFO order. */
+ * directly, so no waiter starves and queued waiters are served in FIFO order.
+ * Tasks on several workers that take it so often that its cache line moving between
+ * the cores costs more than the second core gains (more than once per ~100 ns on two
+ * workers) move to one worker (WEFT_GATHER; README, How it works, Mutex). */
 WEFT_API void weft_mutex_init(weft_mutex *m);
 #define WEFT_MUTEX_STARVE_NS 1000000u
 /* A strict FIFO mutex (asyncio.Lock, Tokio's Mutex): unlock hands the mutex to the first
