@@ -1,7 +1,9 @@
 /* test_gen.c — async generators: values in order, exhaustion, generators that suspend
  * between yields (sleep, channel), running on another worker, closing early (clean-up
  * ran, nothing leaked), a consumer cancelled while waiting, a failing generator, foreach
- * and collect, and many generators consumed at once across workers. */
+ * and collect, two generators read in turns and a close from another task while the
+ * consumer holds the generator (gen.c step 7), and many generators consumed at once
+ * across workers. */
 #include "fixture.h"
 
 /* ---- generators used below ------------------------------------------------------ */
@@ -397,6 +399,82 @@ static void *nested_main(void *arg)
 }
 WT_TEST_1_2(nested)
 
+/* ---- the consumer holding its generator (sync/gen.c step 7) --------------------------- */
+
+/* After a steady-state hand-off the consumer holds the generator lent to it. Two
+ * generators read in turns: the second finds its consumer holding the first, so it
+ * parks instead of being lent (a task holds one lender); values stay in order. */
+static void *two_in_turns_main(void *arg)
+{
+    (void)arg;
+    struct cnt a, b;
+    cnt_init(&a, 2000);
+    cnt_init(&b, 2000);
+    weft_gen *ga = weft_gen_new(counter, &a), *gb = weft_gen_new(counter, &b);
+    WT_NONNULL(ga);
+    WT_NONNULL(gb);
+    void *va, *vb;
+    for (long i = 0; i < 2000; i++) {
+        WT_OK(weft_gen_next(ga, &va));
+        WT_OK(weft_gen_next(gb, &vb));
+        WT_EQ((intptr_t)va, i);
+        WT_EQ((intptr_t)vb, i);
+    }
+    WT_EQ(weft_gen_next(ga, &va), -ENODATA);
+    WT_EQ(weft_gen_next(gb, &vb), -ENODATA);
+    WT_OK(weft_gen_close(ga));
+    WT_OK(weft_gen_close(gb));
+    return NULL;
+}
+WT_TEST_1_2(two_in_turns)
+
+/* Another task closes the generator while its consumer, holding it, waits for
+ * something else: the consumer's wait hands the generator back to the scheduler
+ * (worker.c lenders_release), so the close reaches it at its yield. */
+struct held {
+    weft_gen *g;
+    weft_event closed;
+};
+
+static void *closer(void *arg)
+{
+    struct held *h = arg;
+    int rc = weft_gen_close(h->g);
+    weft_event_set(&h->closed);
+    return (void *)(intptr_t)rc;
+}
+
+static void *closed_while_held_main(void *arg)
+{
+    (void)arg;
+    struct cnt c;
+    cnt_init(&c, 1000000);
+    struct held h;
+    WT_NONNULL(h.g = weft_gen_new(counter, &c));
+    weft_event_init(&h.closed);
+    void *v;
+    for (long i = 0; i < 100; i++) {
+        WT_OK(weft_gen_next(h.g, &v));
+        WT_EQ((intptr_t)v, i);
+    }
+    /* A pass through the scheduler ends the worker's streak of direct switches
+     * (weft__direct_ok), so the next value is a steady-state hand-off: held after it. */
+    WT_OK(weft_sleep(WT_US));
+    WT_OK(weft_gen_next(h.g, &v));
+    WT_EQ((intptr_t)v, 100);
+    weft_task *t = wt_spawn(closer, &h);
+    WT_OK(weft_event_wait(&h.closed)); /* we hold the generator until we wait here */
+    void *rc;
+    WT_OK(weft_join(t, &rc));
+    WT_EQ((intptr_t)rc, 0);
+    WT_EQ(atomic_load(&c.cleanup), 1);
+    WT_EQ(atomic_load(&c.yielded), 100); /* the 101st yield returned -ECANCELED */
+    WT_EQ(atomic_load(&c.last_yield_rc), -ECANCELED);
+    weft_event_destroy(&h.closed);
+    return NULL;
+}
+WT_TEST_1_2(closed_while_held)
+
 /* ---- many generators, many consumers, all workers ------------------------------------ */
 
 #define MANY_CONSUMERS 16
@@ -509,7 +587,9 @@ int main(void)
         cmocka_unit_test(test_other_worker),  cmocka_unit_test(test_close_early),
         cmocka_unit_test(test_consumer_cancel), cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_failing),       cmocka_unit_test(test_misuse),
-        cmocka_unit_test(test_nested),        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_two_in_turns),
+        cmocka_unit_test(test_closed_while_held),        cmocka_unit_test(test_many),
         cmocka_unit_test(test_many4),         cmocka_unit_test(test_storm),
     };
     return WT_RUN_GROUP(tests);
