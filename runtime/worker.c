@@ -224,8 +224,8 @@ static void run_task(weft__worker *w, weft_task *t)
         /* The frames still on the finished task's stack (task_entry, switch_out) never
          * return, so ASan never clears their redzones: clear them before the stack
          * serves another task, which would otherwise trip over them. */
-        __asan_unpoison_memory_region(t->sp, (size_t)(t->stack->lo + weft__stack_size() -
-                                                      (char *)t->sp));
+        __asan_unpoison_memory_region(t->sp,
+                                      (size_t)(t->stack->lo + weft__stack_size() - (char *)t->sp));
 #endif
         weft__stack_put(&w->stacks, t->stack);
         t->stack = NULL;

@@ -337,8 +337,8 @@ WEFT_RESUME_RET int weft_gen_next(weft_gen *g, void **value)
     /* The steady state, next_full's first case spelled out so that it needs few
      * registers: G parked at its yield, nothing to interrupt us, no deadline. */
     if (WEFT_LIKELY(g && value && c && c != g->task &&
-                    atomic_load_explicit(&g->phase, memory_order_acquire) == P_IDLE &&
-                    quiet(c) && weft__direct_ok(c))) {
+                    atomic_load_explicit(&g->phase, memory_order_acquire) == P_IDLE && quiet(c) &&
+                    weft__direct_ok(c))) {
         atomic_store_explicit(&g->waiter, c, memory_order_relaxed);
         atomic_store_explicit(&g->phase, P_REQ, memory_order_release);
         weft_task *gt = g->task;
@@ -384,7 +384,7 @@ int weft_gen_close(weft_gen *g)
         return -EINVAL;
     weft_task *gt = g->task;
     if (weft__task_self() == gt)
-        return -EDEADLK;             /* the generator closing itself: return from fn instead */
+        return -EDEADLK; /* the generator closing itself: return from fn instead */
     unlend(weft__task_self(), gt);
     atomic_store(&g->closing, true); /* seq_cst: step 6 */
     if (atomic_load(&g->phase) == P_REQ)

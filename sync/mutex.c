@@ -35,7 +35,7 @@
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 3, SPIN_TRIES = 64 };
 
 /* The flags of state word s, and s with its flags replaced by f. */
-#define ST(s) ((s) & MX_FLAGS)
+#define ST(s) ((s)&MX_FLAGS)
 #define WITH(s, f) (((s) & ~MX_FLAGS) | (f))
 /* s taken: LOCKED, the acquisition counted. */
 #define TAKEN(s) WITH((s) + MX_COUNT, LOCKED)
@@ -156,8 +156,9 @@ int weft__mutex_lock_slow(weft_mutex *m)
     /* The fast path again, for callers without the inline one; a plain load first, so
      * that a contended line is not written to for nothing. */
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-    if (ST(s) == UNLOCKED && atomic_compare_exchange_strong_explicit(
-                                 &x->state, &s, TAKEN(s), memory_order_acquire, memory_order_relaxed))
+    if (ST(s) == UNLOCKED &&
+        atomic_compare_exchange_strong_explicit(&x->state, &s, TAKEN(s), memory_order_acquire,
+                                                memory_order_relaxed))
         return 0;
     return lock_slow(x);
 }
@@ -196,9 +197,9 @@ void weft__mutex_unlock_slow(weft_mutex *m)
     }
     uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
     /* release: the critical section's writes before the next holder's acquire */
-    if (ST(s) == LOCKED && atomic_compare_exchange_strong_explicit(&x->state, &s, WITH(s, UNLOCKED),
-                                                                  memory_order_release,
-                                                                  memory_order_relaxed))
+    if (ST(s) == LOCKED &&
+        atomic_compare_exchange_strong_explicit(&x->state, &s, WITH(s, UNLOCKED),
+                                                memory_order_release, memory_order_relaxed))
         return;
     if (ST(s) == UNLOCKED)
         weft__panic("weft_mutex_unlock: mutex %p is not locked", (void *)x);

@@ -1,8 +1,8 @@
 /* weft — the default mode of weft_mutex, barging: Go's sync.Mutex design on weft's
- * waiters (weft_mutex_init_fifo selects the strict hand-off mode instead). mutex.c has the FIFO hand-off mode; both modes share the
- * inline fast paths in sync.h: lock sets LOCKED with one CAS when it is clear (even
- * with waiters queued: barging), unlock clears it with one CAS when QUEUED is clear or
- * WOKEN is set (step 2's cheap case).
+ * waiters (weft_mutex_init_fifo selects the strict hand-off mode instead). mutex.c has the FIFO
+ * hand-off mode; both modes share the inline fast paths in sync.h: lock sets LOCKED with one CAS
+ * when it is clear (even with waiters queued: barging), unlock clears it with one CAS when QUEUED
+ * is clear or WOKEN is set (step 2's cheap case).
  *
  * State bits: LOCKED (held), QUEUED (the queue may hold waiters), WOKEN (a waiter was
  * woken to compete and has not yet taken the mutex or re-queued). Protocol:
@@ -55,9 +55,9 @@
 enum { LOCKED = 1, QUEUED = 2, WOKEN = 4, SPIN_TRIES = 64 };
 enum { OWNED = 0, RETRY = 1 };
 enum {
-    MX_WINDOW = 7,       /* contended lock calls in a window (bits 0-2 of mx_win) */
-    MX_LINE_NS = 100,    /* a cache line's move between cores, about (step 7) */
-    MX_CLOCK_SHIFT = 4,  /* windows' clock in 16 ns units: 32 bits last ~68 s */
+    MX_WINDOW = 7,      /* contended lock calls in a window (bits 0-2 of mx_win) */
+    MX_LINE_NS = 100,   /* a cache line's move between cores, about (step 7) */
+    MX_CLOCK_SHIFT = 4, /* windows' clock in 16 ns units: 32 bits last ~68 s */
 };
 
 /* For tests: step 7's windows completed so far in this process. */

@@ -44,7 +44,6 @@ extern size_t weft__event_waiters(weft_event *e);
         }                                                                                          \
     } while (0)
 
-
 /* Tasks per contention test, iterations per task. */
 enum { NT = 32, K = 200 };
 

@@ -534,8 +534,7 @@ static void *many_main(void *arg)
         t[i] = wt_spawn(many_consumer, (void *)i);
     WT_OK(weft_gather(t, MANY_CONSUMERS, NULL));
     WT_EQ(atomic_load(&many_state.count), MANY_CONSUMERS);
-    WT_EQ(atomic_load(&many_state.sum),
-          (long)MANY_CONSUMERS * MANY_VALUES * (MANY_VALUES - 1) / 2);
+    WT_EQ(atomic_load(&many_state.sum), (long)MANY_CONSUMERS * MANY_VALUES * (MANY_VALUES - 1) / 2);
     return NULL;
 }
 WT_TEST_1_2(many)
@@ -582,15 +581,22 @@ WT_TEST_1_2(storm)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order),         cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_sleeping),      cmocka_unit_test(test_channel),
-        cmocka_unit_test(test_other_worker),  cmocka_unit_test(test_close_early),
-        cmocka_unit_test(test_consumer_cancel), cmocka_unit_test(test_deadline),
-        cmocka_unit_test(test_failing),       cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_sleeping),
+        cmocka_unit_test(test_channel),
+        cmocka_unit_test(test_other_worker),
+        cmocka_unit_test(test_close_early),
+        cmocka_unit_test(test_consumer_cancel),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_failing),
+        cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_two_in_turns),
-        cmocka_unit_test(test_closed_while_held),        cmocka_unit_test(test_many),
-        cmocka_unit_test(test_many4),         cmocka_unit_test(test_storm),
+        cmocka_unit_test(test_closed_while_held),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_many4),
+        cmocka_unit_test(test_storm),
     };
     return WT_RUN_GROUP(tests);
 }

@@ -1,5 +1,5 @@
-/* test_sync.c — sync locks: mutex (default barging mode and strict FIFO hand-off mode), rwlock, semaphore
- * (bounded), the scoped lock guards and plain threads. Each under contention from many
+/* test_sync.c — sync locks: mutex (default barging mode and strict FIFO hand-off mode), rwlock,
+ * semaphore (bounded), the scoped lock guards and plain threads. Each under contention from many
  * tasks on 1, 2 and 4 workers (counts prove mutual exclusion and that nothing was lost),
  * FIFO hand-off order, cancellation and deadlines while waiting (including a cancel that
  * lands after the hand-off). test_sync_wait.c has event, condition, barrier, waitgroup
@@ -31,7 +31,6 @@ static void *mutex_basic_main(void *arg)
     return NULL;
 }
 WT_TEST_1_2(mutex_basic)
-
 
 struct mx {
     weft_mutex m;
@@ -275,9 +274,9 @@ WT_TEST_124(mutex_no_starvation)
  * windows and never move. */
 enum {
     MG_TASKS = 8,
-    MG_K = WT_SCALE(200000, 50000, 5000), /* lock pairs per task, lock-only */
-    MW_K = WT_SCALE(4000, 2000, 1000),    /* lock pairs per task, working */
-    MW_IN_NS = WT_SCALE(100, 200, 1000),  /* held this long ... */
+    MG_K = WT_SCALE(200000, 50000, 5000),    /* lock pairs per task, lock-only */
+    MW_K = WT_SCALE(4000, 2000, 1000),       /* lock pairs per task, working */
+    MW_IN_NS = WT_SCALE(100, 200, 1000),     /* held this long ... */
     MW_OUT_NS = WT_SCALE(1000, 2000, 10000), /* ... and working this long between */
 };
 
@@ -333,7 +332,8 @@ static void *mg_main(void *arg)
     WT_EQ(weft_stats(st, 2), 2);
     struct mg_result *r = malloc(sizeof *r);
     WT_NONNULL(r);
-    *r = (struct mg_result){{g->per_worker[0], g->per_worker[1]}, g->crossed,
+    *r = (struct mg_result){{g->per_worker[0], g->per_worker[1]},
+                            g->crossed,
                             (long)(weft__mutex_gather_windows() - windows0),
                             st[0].moved_in + st[1].moved_in};
     free(g);
@@ -351,10 +351,11 @@ static long mg_run(const char *gather, bool work, unsigned *moves, long *windows
     unsetenv("WEFT_GATHER");
     long hi = r->on[0] > r->on[1] ? r->on[0] : r->on[1];
     int share = (int)(hi * 100 / (r->on[0] + r->on[1]));
-    print_message("      %s, WEFT_GATHER=%s: on worker 0 %ld, on worker 1 %ld (%d %%), %ld crossed, "
-                  "%u moves, %ld windows\n",
-                  work ? "working" : "lock-only", gather ? gather : "(auto)", r->on[0], r->on[1],
-                  share, r->crossed, r->moves, r->windows);
+    print_message(
+        "      %s, WEFT_GATHER=%s: on worker 0 %ld, on worker 1 %ld (%d %%), %ld crossed, "
+        "%u moves, %ld windows\n",
+        work ? "working" : "lock-only", gather ? gather : "(auto)", r->on[0], r->on[1], share,
+        r->crossed, r->moves, r->windows);
     *moves = r->moves;
     if (windows)
         *windows = r->windows;
