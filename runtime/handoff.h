@@ -17,7 +17,10 @@
  *     wakers only leave it a permit and nobody can queue it. The target switches back to
  *     it directly (no atomic at all), or, when the target leaves for the scheduler
  *     (parks, yields, returns), run_task parks every lender in the chain as in step 2,
- *     so a wake-up or a cancel then reaches them as usual.
+ *     so a wake-up or a cancel then reaches them as usual. A task holds one lender: the
+ *     consumer lends itself to its generator, and the generator lends itself back when
+ *     the consumer holds none (sync/gen.c step 7); the direct parks below (steps 2, 6)
+ *     are not taken by a task holding one.
  *  4. The worker sees what a scheduler switch would show: current, to->w, the tick
  *     the monitor watches (a hand-off is progress), errno per task, the trace's
  *     RUN_STOP/RUN_START pair, and the ASan/TSan fiber annotations of the new stack.
