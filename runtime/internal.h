@@ -195,9 +195,10 @@ struct weft_task {
      * nothing). */
     uint32_t ch_t1, ch_mark0;
     /* Mutex contention seen by this task (sync/mutex_barging.c step 7): weft_now() in
-     * 16 ns units at the current window's first contended lock call, and the mutex's
-     * acquisition count then (bits 3-31, as in its state word) with the window's
-     * contended calls so far in bits 0-2 (0: no window open). */
+     * 64 ns units at the current window's first contended lock call (bits 0-23) under
+     * a tag of the mutex (bits 24-31), and the mutex's acquisition count then (bits
+     * 3-31, as in its state word) with the window's contended calls so far in bits 0-2
+     * (0: no window open). */
     uint32_t mx_t0, mx_win;
 #if defined(WEFT_ASAN)
     void *asan_fake;

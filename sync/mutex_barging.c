@@ -40,10 +40,11 @@
  *     measure is the mutex's acquisition rate, which its state word counts (bits 3-31,
  *     one add in the inline fast path's CAS, no other cost there). A lock call that
  *     finds the mutex held on a multi-worker runtime (the slow path) opens a window in
- *     the task, recording the clock and the count, or counts itself in it; the
- *     MX_WINDOW-th such call compares the acquisitions since the window opened with
- *     the time: more frequent than the bound, and the task moves, before it tries
- *     again, to the mutex's home worker (the first decider's). Tasks that work between
+ *     the task for this mutex, recording the clock and the count, or counts itself in
+ *     it; the call after MX_WINDOW of them compares the acquisitions since the window
+ *     opened with the time: more frequent than the bound, and the task moves, before
+ *     it tries again, to the mutex's home worker (the first decider's). Tasks that
+ *     work between
  *     acquisitions leave the mutex free most of the time, rarely enter the slow path,
  *     and when they do the rate is below the bound: they stay spread (test_sync
  *     mutex_work_stays_spread). The bound needs all n workers taking the mutex, so
@@ -55,10 +56,18 @@
 enum { LOCKED = 1, QUEUED = 2, WOKEN = 4, SPIN_TRIES = 64 };
 enum { OWNED = 0, RETRY = 1 };
 enum {
-    MX_WINDOW = 7,      /* contended lock calls in a window (bits 0-2 of mx_win) */
+    MX_WINDOW = 7,      /* contended calls counted in a window (bits 0-2 of mx_win); the
+                         * next one decides */
     MX_LINE_NS = 100,   /* a cache line's move between cores, about (step 7) */
-    MX_CLOCK_SHIFT = 4, /* windows' clock in 16 ns units: 32 bits last ~68 s */
+    MX_CLOCK_SHIFT = 6, /* windows' clock in 64 ns units ... */
+    MX_TIME_BITS = 24,  /* ... in the low 24 bits of mx_t0 (~1.07 s), ... */
 };
+/* ... under 8 bits that tag the mutex the window counts (a window is per mutex). */
+#define MX_TIME_MASK ((1u << MX_TIME_BITS) - 1)
+static inline uint32_t mx_tag(const weft__mutex *x)
+{
+    return (uint32_t)(((uint64_t)(uintptr_t)x * 0x9e3779b97f4a7c15ull) >> 56) << MX_TIME_BITS;
+}
 
 /* For tests: step 7's windows completed so far in this process. */
 static _Atomic uint64_t gather_windows;
@@ -76,10 +85,12 @@ static __attribute__((noinline)) void gather(weft__mutex *x, weft_task *t, uint3
     unsigned mode = weft__rt_cur->gather;
     if (mode == WEFT_GATHER_OFF)
         return;
-    uint32_t now = (uint32_t)(weft_now() >> MX_CLOCK_SHIFT);
+    uint32_t now = (uint32_t)(weft_now() >> MX_CLOCK_SHIFT) & MX_TIME_MASK, tag = mx_tag(x);
     unsigned calls = t->mx_win & MX_FLAGS;
-    if (calls == 0) {
-        t->mx_t0 = now;
+    if (calls == 0 || (t->mx_t0 & ~MX_TIME_MASK) != tag) {
+        /* A new window, also when the open one counts another mutex (a tag that
+         * matches by chance, 1 in 256, makes one meaningless decision). */
+        t->mx_t0 = tag | now;
         t->mx_win = (s & ~MX_FLAGS) | 1u;
         return;
     }
@@ -88,9 +99,10 @@ static __attribute__((noinline)) void gather(weft__mutex *x, weft_task *t, uint3
         return;
     }
     /* Acquisitions since the window opened (modulo 2^29: a wrapped count only looks
-     * lower) against the time. */
+     * lower) against the time (a window over ~1 s wraps: rates that low do not
+     * matter, and a task that contends so rarely seldom moves). */
     uint32_t taken = ((s & ~MX_FLAGS) - (t->mx_win & ~MX_FLAGS)) / MX_COUNT;
-    uint32_t elapsed = now - t->mx_t0;
+    uint32_t elapsed = (now - t->mx_t0) & MX_TIME_MASK;
     t->mx_win = 0;
     atomic_fetch_add_explicit(&gather_windows, 1, memory_order_relaxed);
     unsigned n = weft__rt_cur->nworkers;
