@@ -14,6 +14,9 @@
 # tracing off, against that build, alternated the same way:
 #   bench=trace_off_cost_skynet workers=W value=PCT unit=%
 #   bench=trace_off_cost_http workers=W value=PCT unit=%
+# and, when bench/peers/trace/go/trace-bench is built (bench/peers/trace/build.sh), the
+# same skynet under Go's execution tracer (runtime/trace), on and off alternated:
+#   bench=trace_overhead_skynet_go workers=W value=PCT unit=%
 # plus one line per run on stderr (the raw figures). Negative values mean faster.
 #
 # Environment: BUILD_DIR (default <repo>/build-rel), BASE_BUILD (unset: skip the
@@ -29,6 +32,7 @@ BASE_BUILD=${BASE_BUILD:-}
 WORKERS=${WORKERS:-1 2}
 FETCH_N=${FETCH_N:-20000}
 FETCH_C=${FETCH_C:-50}
+GO_PEER=$here/peers/trace/go/trace-bench
 tmpd=$(mktemp -d)
 TRACE_FILE=${TRACE_FILE:-$tmpd/overhead.trace}
 trap 'rm -rf "$tmpd"' EXIT
@@ -42,6 +46,12 @@ skynet_ms() {
     local build=$1 w=$2
     shift 2
     env "$@" "$build/bench/weft_micro" skynet "$w" | sed -n 's/.* value=\([0-9.]*\) unit=ms/\1/p'
+}
+
+# go_skynet_ms UNUSED W [TRACE=FILE]: one run of the Go peer, traced into FILE if given.
+go_skynet_ms() {
+    local w=$2 f=${3#TRACE=}
+    "$GO_PEER" "$w" ${f:+"$f"} | sed -n 's/.* value=\([0-9.]*\) unit=ms/\1/p'
 }
 
 # fetch_rps BUILD W [env...]: one weft-fetch run's requests per second.
@@ -70,6 +80,7 @@ compare() {
     for ((r = 1; r <= ROUNDS; r++)); do
         local x y fn=fetch_rps
         [[ $kind == skynet ]] && fn=skynet_ms
+        [[ $kind == go_skynet ]] && fn=go_skynet_ms
         # ABBA order: whichever runs second in a pair inherits the first one's leftovers
         # (sockets in TIME_WAIT, dirty pages, a warmer or colder CPU), worth 2-3 points on
         # the HTTP figure here.
@@ -105,5 +116,8 @@ for w in $WORKERS; do
     if [[ -n $BASE_BUILD ]]; then
         compare trace_off_cost_skynet skynet "$w" "$BASE_BUILD" "WEFT_TRACE=" "$BUILD_DIR" "WEFT_TRACE="
         compare trace_off_cost_http http "$w" "$BASE_BUILD" "WEFT_TRACE=" "$BUILD_DIR" "WEFT_TRACE="
+    fi
+    if [[ -x $GO_PEER ]]; then
+        compare trace_overhead_skynet_go go_skynet "$w" - "TRACE=" - "TRACE=$TRACE_FILE"
     fi
 done

@@ -1,0 +1,3 @@
+module weft.bench/tracepeer
+
+go 1.19
