@@ -32,7 +32,9 @@
  *     parked worker, so work keeps spreading without a thundering herd.
  *  3. Parking: set `parked` and count it (seq_cst), then re-check every queue — a pusher
  *     either sees the count or its task is seen here. Then wait in
- *     io_uring_submit_and_wait_timeout with the nearest timer as the timeout.
+ *     io_uring_submit_and_wait_timeout with the nearest timer as the timeout (under
+ *     valgrind, which holds its global lock through that call, in nanosleep for at most
+ *     1 ms instead: park_wait_valgrind).
  *  4. Waking: whoever flips `parked` from true to false owns the wake-up: it decrements
  *     nparked and writes the worker's eventfd, whose read is armed in that worker's ring
  *     (sticky: a write before the worker sleeps makes its wait return at once).
@@ -83,6 +85,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Step 1b. */
@@ -312,6 +315,23 @@ static inline bool clear_woken(weft__worker *w)
     return true;
 }
 
+/* park's wait under valgrind (run.c, under_valgrind), which holds its global lock
+ * through io_uring_enter and runs a thread that got it back on until its time slice ends:
+ * a worker parked in its ring kept the others from running for up to a second (a
+ * 100-ms timer of theirs fired after 1 s). So submit without waiting, and sleep outside
+ * the ring, at most park_max_ns; park's caller looks again, as after any wake-up. */
+static void park_wait_valgrind(weft__rt *rt, weft__worker *w, const struct __kernel_timespec *tsp)
+{
+    io_uring_submit(&w->ring);
+    if (io_uring_cq_ready(&w->ring))
+        return;
+    uint64_t d = rt->park_max_ns;
+    if (tsp && (uint64_t)tsp->tv_sec * 1000000000u + (uint64_t)tsp->tv_nsec < d)
+        d = (uint64_t)tsp->tv_sec * 1000000000u + (uint64_t)tsp->tv_nsec;
+    struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
 static void park(weft__rt *rt, weft__worker *w)
 {
     clear_woken(w);
@@ -356,10 +376,14 @@ static void park(weft__rt *rt, weft__worker *w)
         ts.tv_nsec = (long long)(d % 1000000000u);
         tsp = &ts;
     }
-    struct io_uring_cqe *cqe;
     uint64_t t0 = weft__clock_raw();
-    int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, tsp, NULL);
-    (void)rc; /* -ETIME on timeout, -EINTR on a signal: either way look again */
+    if (rt->park_max_ns) {
+        park_wait_valgrind(rt, w, tsp);
+    } else {
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, tsp, NULL);
+        (void)rc; /* -ETIME on timeout, -EINTR on a signal: either way look again */
+    }
     uint64_t t1 = weft__clock_raw();
     atomic_store_explicit(&w->t_idle,
                           atomic_load_explicit(&w->t_idle, memory_order_relaxed) + (t1 - t0),

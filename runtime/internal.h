@@ -516,6 +516,9 @@ typedef struct weft__rt {
     uint64_t spin_ns;      /* how long a searcher spins before parking (WEFT_SPIN_US) */
     uint64_t steal_age_ns; /* a queue's head must be this stale to steal (WEFT_STEAL_AGE_US) */
     uint8_t gather; /* tasks gather (chan.c step 11, mutex_barging.c step 7): WEFT_GATHER_* */
+    /* Longest wait of a parked worker in io_uring_enter; 0: until woken or its next
+     * timer. Set under valgrind (run.c, under_valgrind). */
+    uint64_t park_max_ns;
     /* Other processes leave fewer CPUs than workers: pack tasks on fewer workers
      * (idle.c step 7). Written by the monitor (cpuload.c), read relaxed. */
     _Atomic bool pack;

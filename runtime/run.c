@@ -286,6 +286,16 @@ static bool env_flag(const char *name)
     return e && *e && strcmp(e, "0") != 0;
 }
 
+/* Valgrind runs one thread at a time under a global lock, and 3.19 (Debian 12) keeps
+ * holding it through io_uring_enter (KDE bug 463859): a worker parked in its ring would
+ * stop every other thread, among them the ones that would wake it. Its tools preload
+ * vgpreload_*.so into the program, which is how we tell. */
+static bool under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "/vgpreload_");
+}
+
 enum { MAX_WORKERS = 1024 };
 
 int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
@@ -331,6 +341,8 @@ int weft_run(const weft_config *cfg, weft_fn fn, void *arg, void **result)
         rt->gather = WEFT_GATHER_OFF;
     else if (gather && strcmp(gather, "always") == 0)
         rt->gather = WEFT_GATHER_ALWAYS;
+    if (under_valgrind())
+        rt->park_max_ns = 1000000u;
     const char *mrt = getenv("WEFT_MONITOR_RT");
     rt->monitor_rt = !(mrt && strcmp(mrt, "0") == 0);
     pthread_mutex_init(&rt->lock, NULL);

@@ -21,6 +21,7 @@ packages=(
     node-llhttp        # HTTP/1.1 parser sources, compiled into the library
     libclang-rt-14-dev # runtime libraries for clang's sanitizers (ThreadSanitizer build)
     librsvg2-bin       # rsvg-convert: test_trace_tool renders weft-trace's SVG to PNG
+    valgrind           # the examples also run under memcheck (valgrind_* tests)
 )
 
 if [[ "${WEFT_SKIP_SETUP:-0}" == 1 ]]; then
