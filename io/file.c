@@ -24,7 +24,8 @@ ssize_t weft_read(int fd, void *buf, size_t len, int64_t off)
 {
     if (len > UINT32_MAX)
         len = UINT32_MAX & ~4095u; /* one SQE moves at most 4 GiB; short read */
-    return WEFT__IO_RUN(io_uring_prep_read(sqe, fd, buf, (unsigned)len, ring_off(off)));
+    return weft__io_filled(
+        buf, WEFT__IO_RUN(io_uring_prep_read(sqe, fd, buf, (unsigned)len, ring_off(off))));
 }
 
 ssize_t weft_write(int fd, const void *buf, size_t len, int64_t off)
@@ -38,7 +39,9 @@ ssize_t weft_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off)
 {
     if (iovcnt < 0)
         return -EINVAL;
-    return WEFT__IO_RUN(io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, ring_off(off)));
+    return weft__io_filled_iov(
+        iov, (size_t)iovcnt,
+        WEFT__IO_RUN(io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, ring_off(off))));
 }
 
 ssize_t weft_writev(int fd, const struct iovec *iov, int iovcnt, int64_t off)
@@ -101,5 +104,8 @@ int weft_close(int fd)
 
 int weft_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *st)
 {
-    return WEFT__IO_RUN(io_uring_prep_statx(sqe, dirfd, path, flags, mask, st));
+    int rc = WEFT__IO_RUN(io_uring_prep_statx(sqe, dirfd, path, flags, mask, st));
+    if (rc == 0)
+        weft__io_filled(st, sizeof *st);
+    return rc;
 }

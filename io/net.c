@@ -20,7 +20,13 @@ int weft_socket(int domain, int type, int protocol)
 
 int weft_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-    return WEFT__IO_RUN(io_uring_prep_accept(sqe, fd, addr, addrlen, flags | SOCK_CLOEXEC));
+    socklen_t room = addr && addrlen ? *addrlen : 0;
+    int rc = WEFT__IO_RUN(io_uring_prep_accept(sqe, fd, addr, addrlen, flags | SOCK_CLOEXEC));
+    if (rc >= 0 && addr && addrlen) {
+        weft__io_filled(addrlen, sizeof *addrlen);
+        weft__io_filled(addr, *addrlen < room ? *addrlen : room);
+    }
+    return rc;
 }
 
 int weft_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
@@ -35,7 +41,7 @@ ssize_t weft_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t weft_recv(int fd, void *buf, size_t len, int flags)
 {
-    return WEFT__IO_RUN(io_uring_prep_recv(sqe, fd, buf, len, flags));
+    return weft__io_filled(buf, WEFT__IO_RUN(io_uring_prep_recv(sqe, fd, buf, len, flags)));
 }
 
 static _Atomic bool no_poll_first;
@@ -48,6 +54,7 @@ ssize_t weft__recv_reply(int fd, void *buf, size_t len)
         io_uring_prep_recv(sqe, fd, buf, len, 0);
         sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     });
+    weft__io_filled(buf, n);
     if (n == -EINVAL) {
         atomic_store_explicit(&no_poll_first, true, memory_order_relaxed);
         n = weft_recv(fd, buf, len, 0);
@@ -76,7 +83,18 @@ ssize_t weft_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 ssize_t weft_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    return WEFT__IO_RUN(io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
+    socklen_t name_room = msg->msg_name ? msg->msg_namelen : 0;
+    size_t ctl_room = msg->msg_control ? msg->msg_controllen : 0;
+    ssize_t n = WEFT__IO_RUN(io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags));
+    if (n >= 0) {
+        weft__io_filled_iov(msg->msg_iov, msg->msg_iovlen, n);
+        /* The kernel also wrote the lengths, flags, address and control data back. */
+        weft__io_filled(msg, sizeof *msg);
+        weft__io_filled(msg->msg_name, msg->msg_namelen < name_room ? msg->msg_namelen : name_room);
+        weft__io_filled(msg->msg_control,
+                        (ssize_t)(msg->msg_controllen < ctl_room ? msg->msg_controllen : ctl_room));
+    }
+    return n;
 }
 
 int weft_shutdown(int fd, int how)
