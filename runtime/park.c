@@ -63,7 +63,7 @@ static inline void unpark(weft_task *t, bool lifo)
         }
         if (atomic_compare_exchange_weak(&t->state, &s, to)) {
             if (WEFT_TRACE_ON() && (s == WEFT_TS_PARKED || s == WEFT_TS_PARKING))
-                weft__trace_wake(t);
+                weft__trace_wake_cold(t);
             if (s == WEFT_TS_PARKED)
                 weft__schedule(t, lifo);
             return;

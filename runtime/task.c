@@ -45,7 +45,7 @@ weft_task *weft__spawn(weft_fn fn, void *arg, weft_set *set)
     t->set = NULL;
     t->wake_tsc = 0;
     if (WEFT_TRACE_ON())
-        weft__trace_spawn(w, t);
+        weft__trace_spawn_cold(w, t);
     t->lender = NULL;
     t->ch_ops = t->ch_fails = 0;
     weft__san_task_created(t);

@@ -330,3 +330,13 @@ bool weft_trace_enabled(void)
 {
     return __atomic_load_n(&weft__trace_on, __ATOMIC_RELAXED);
 }
+
+void weft__trace_spawn_cold(weft__worker *w, weft_task *t)
+{
+    weft__trace_spawn(w, t);
+}
+
+void weft__trace_wake_cold(weft_task *t)
+{
+    weft__trace_wake(t);
+}
