@@ -287,9 +287,10 @@ static bool env_flag(const char *name)
 }
 
 /* Valgrind runs one thread at a time under a global lock, and 3.19 (Debian 12) keeps
- * holding it through io_uring_enter (KDE bug 463859): a worker parked in its ring would
- * stop every other thread, among them the ones that would wake it. Its tools preload
- * vgpreload_*.so into the program, which is how we tell. */
+ * holding it through io_uring_enter (it does not treat the call as one that may block):
+ * a worker parked in its ring would stop every other thread, among them the ones that
+ * would wake it. Its tools preload vgpreload_*.so into the program, which is how we
+ * tell. */
 static bool under_valgrind(void)
 {
     const char *pre = getenv("LD_PRELOAD");
