@@ -326,8 +326,9 @@ static void park_wait_valgrind(weft__rt *rt, weft__worker *w, const struct __ker
     if (io_uring_cq_ready(&w->ring))
         return;
     uint64_t d = rt->park_max_ns;
-    if (tsp && (uint64_t)tsp->tv_sec * 1000000000u + (uint64_t)tsp->tv_nsec < d)
-        d = (uint64_t)tsp->tv_sec * 1000000000u + (uint64_t)tsp->tv_nsec;
+    uint64_t due = tsp ? (uint64_t)tsp->tv_sec * 1000000000u + (uint64_t)tsp->tv_nsec : d;
+    if (due < d)
+        d = due;
     struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
     nanosleep(&ts, NULL);
 }
